@@ -1,0 +1,51 @@
+# evalclient — the commands README.md documents. Every target sets up what it needs by itself.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install lint format test test-unit test-docker demo eval-all sim-image bench cleanup clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install evalclient with its dev tools
+
+lint: $(STAMP)  ## ruff check, ruff format --check, mypy --strict
+	$(BIN)/ruff check evalclient tests
+	$(BIN)/ruff format --check evalclient tests
+	$(BIN)/mypy evalclient
+
+format: $(STAMP)
+	$(BIN)/ruff format evalclient tests
+	$(BIN)/ruff check --fix evalclient tests
+
+test: lint  ## lint, then the unit, docker and gpu tiers (tiers that cannot run say why)
+	$(BIN)/pytest -q -rs tests
+
+test-unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+test-docker: $(STAMP)
+	$(BIN)/pytest -q -rs tests/docker
+
+demo: $(STAMP)  ## 2 models x 3 presets x 2 datasets against the TGI simulator
+	$(BIN)/evalclient demo
+
+eval-all: $(STAMP)  ## the whole default sweep; needs a GPU host with nvidia-container-toolkit
+	$(BIN)/evalclient eval-all
+
+sim-image: $(STAMP)  ## build the simulator image offline (idempotent)
+	$(BIN)/python -m evalclient.sim.image
+
+bench: $(STAMP)  ## client throughput against the simulator
+	$(BIN)/python tests/bench/bench_client.py
+
+cleanup: $(STAMP)  ## remove containers and volumes labelled evalclient.managed
+	$(BIN)/evalclient cleanup
+
+clean:
+	rm -rf $(VENV) demo_results .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""`python -m evalclient` runs the CLI."""
+
+from evalclient.cli import main
+
+main()

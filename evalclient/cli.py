@@ -1,0 +1,388 @@
+"""The `evalclient` command line: parse, build config, call into the library, map errors to exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from evalclient import __version__
+from evalclient.config import Config, load_config, resolve_names
+from evalclient.errors import EvalClientError, UsageError
+
+DEMO_MODELS = ("qwen2.5_8b", "qwen3_8b")
+DEMO_DATASETS = ("gsm8k", "arc_challenge")
+out = Console() if sys.stdout.isatty() else Console(width=160)
+err = Console(stderr=True)
+
+
+class _Group(click.Group):
+    """Maps EvalClientError to one line on stderr and its exit code; Ctrl-C to 130."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EvalClientError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            err.print("interrupted; containers were stopped (run `evalclient cleanup` if any remain)")
+            sys.exit(130)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="evalclient")
+@click.option(
+    "--config-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder with the preset, models and sweep files (default: ./presets).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.pass_context
+def cli(ctx: click.Context, config_dir: Path | None, debug: bool) -> None:
+    """Evaluate LLM inference servers: models x presets x datasets, in containers."""
+    ctx.obj = {"config_dir": config_dir, "debug": debug}
+
+
+def _config(ctx: click.Context) -> Config:
+    if "config" not in ctx.obj:
+        ctx.obj["config"] = load_config(ctx.obj["config_dir"])
+    config: Config = ctx.obj["config"]
+    return config
+
+
+def _selection(
+    config: Config, models: str | None, presets: str | None, datasets: str | None
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    from evalclient.tasks import task_names
+
+    return (
+        resolve_names(models, config.sweep.models if models is None else config.models, "model"),
+        resolve_names(presets, config.sweep.presets if presets is None else config.presets, "preset"),
+        resolve_names(datasets, config.sweep.datasets if datasets is None else task_names(), "dataset"),
+    )
+
+
+def _require_implemented(datasets: Sequence[str]) -> None:
+    from evalclient.tasks import all_tasks, get_task
+
+    missing = [d for d in datasets if not get_task(d).implemented]
+    if missing:
+        ready = [t.name for t in all_tasks() if t.implemented]
+        raise UsageError(
+            f"dataset(s) not implemented yet: {', '.join(missing)}", f"implemented: {', '.join(ready)}"
+        )
+
+
+def _parse_gpus(value: str) -> tuple[int, ...]:
+    if value == "none":
+        return ()
+    if value == "auto":
+        from evalclient.monitor import probe_gpus
+
+        return tuple(range(probe_gpus().count))
+    try:
+        return tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise UsageError(
+            f"--gpus '{value}' is not a list of GPU indices", "use e.g. --gpus 0,1, or 'auto' or 'none'"
+        ) from None
+
+
+def _selectors(function: Any) -> Any:
+    for option in reversed(
+        (
+            click.option("--models", help="Comma list of model names (default: the sweep's)."),
+            click.option("--presets", help="Comma list of presets (default: the sweep's)."),
+            click.option("--datasets", help="Comma list of datasets (default: the sweep's)."),
+            click.option(
+                "--samples", type=click.IntRange(min=1), help="Samples per dataset (capped per dataset)."
+            ),
+            click.option("--engine", type=click.Choice(["tgi", "vllm", "sglang"]), help="Inference engine."),
+            click.option("--image", help="Engine image to run (default: the engine's pinned image)."),
+        )
+    ):
+        function = option(function)
+    return function
+
+
+@cli.command()
+@_selectors
+@click.option(
+    "--gpus", default="auto", show_default=True, help="GPU indices for the container: 0,1 | auto | none."
+)
+@click.option("--output", type=click.Path(path_type=Path), help="Results folder.")
+@click.option("--endpoint", help="URL of a server that is already running (no container is started).")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder of <dataset>.jsonl|json|parquet files in the hub schema (offline runs).",
+)
+@click.option("--concurrency", type=click.IntRange(min=1), help="Requests in flight per server.")
+@click.option("--seed", type=int, help="Sampling seed.")
+@click.option("--no-resume", is_flag=True, help="Re-run combinations that are already complete.")
+@click.option("--quiet", is_flag=True, help="No progress output.")
+@click.pass_context
+def run(ctx: click.Context, /, **opts: Any) -> None:
+    """Evaluate the selected models x presets x datasets."""
+    _run_selected(ctx, opts)
+
+
+@cli.command("eval-all")
+@click.option("--samples", type=click.IntRange(min=1), help="Samples per dataset (capped per dataset).")
+@click.option("--output", type=click.Path(path_type=Path), help="Results folder.")
+@click.option("--quiet", is_flag=True, help="No progress output.")
+@click.pass_context
+def eval_all(ctx: click.Context, samples: int | None, output: Path | None, quiet: bool) -> None:
+    """Run the whole default sweep of presets/sweep.yaml on this GPU host."""
+    from evalclient.preflight import require_gpu_host
+    from evalclient.tasks import get_task
+
+    config = _config(ctx)
+    gpus = require_gpu_host()
+    ready = [d for d in config.sweep.datasets if get_task(d).implemented]
+    skipped = [d for d in config.sweep.datasets if d not in ready]
+    if skipped:
+        err.print(f"not implemented yet, skipped: {', '.join(skipped)}")
+    opts = {
+        "samples": samples,
+        "output": output,
+        "quiet": quiet,
+        "datasets": ",".join(ready),
+        "gpus": ",".join(str(g) for g in gpus),
+    }
+    _run_selected(ctx, opts)
+
+
+def _run_selected(ctx: click.Context, opts: dict[str, Any]) -> None:
+    from evalclient.planning import build_plan
+    from evalclient.runner import RunOptions
+
+    config = _config(ctx)
+    models, presets, datasets = _selection(
+        config, opts.get("models"), opts.get("presets"), opts.get("datasets")
+    )
+    _require_implemented(datasets)
+    engine = opts.get("engine") or config.sweep.engine.kind
+    image = opts.get("image") or (config.sweep.engine.image if engine == config.sweep.engine.kind else None)
+    plan = build_plan(
+        config,
+        models=models,
+        presets=presets,
+        datasets=datasets,
+        samples=opts.get("samples"),
+        engine=engine,
+        image=image,
+    )
+    options = RunOptions(
+        output=opts.get("output") or Path(config.sweep.output),
+        endpoint=opts.get("endpoint"),
+        gpus=() if opts.get("endpoint") else _parse_gpus(opts.get("gpus") or "auto"),
+        data_dir=opts.get("data_dir"),
+        seed=opts.get("seed") or config.sweep.seed,
+        concurrency=opts.get("concurrency") or config.sweep.client.concurrency,
+        request_timeout_s=config.sweep.client.request_timeout_s,
+        max_retries=config.sweep.client.max_retries,
+        ready_timeout_s=opts.get("ready_timeout_s") or config.sweep.ready_timeout_s,
+        resume=not opts.get("no_resume"),
+        local_simulator=bool(opts.get("local_simulator")),
+    )
+    _execute(config, plan, options, quiet=bool(opts.get("quiet")))
+
+
+def _execute(config: Config, plan: Any, options: Any, *, quiet: bool) -> None:
+    from evalclient.progress import Progress
+    from evalclient.report import render_summary, summary_rows, write_summary
+    from evalclient.runner import EvaluationRunner
+
+    runner = EvaluationRunner(config, plan, options, Progress(enabled=not quiet, console=err))
+    if not options.endpoint and not options.local_simulator:
+        runner.docker()  # an unreachable Docker engine is a one-line error before any work
+    err.print(
+        f"run {runner.run_id}: {plan.combinations} combinations in {len(plan.deployments)} deployments "
+        f"→ {options.output}"
+    )
+    summary = asyncio.run(_with_signals(runner.run()))
+    ran = {(o.model, o.preset, o.dataset) for o in summary.outcomes if o.status != "failed"}
+    records = [
+        r for r in runner.results.iter_detailed_metrics() if (r["model"], r["preset"], r["dataset"]) in ran
+    ]
+    rows = summary_rows(records)
+    write_summary(runner.results, summary_rows(runner.results.iter_detailed_metrics()))
+    render_summary(rows, out)
+    if summary.failed:
+        err.print(f"[red]{len(summary.failed)} combination(s) failed:[/red]")
+        for outcome in summary.failed:
+            first = (outcome.error or "").splitlines()[0] if outcome.error else ""
+            err.print(f"  {outcome.model}/{outcome.preset}/{outcome.dataset}: {first}", soft_wrap=True)
+        sys.exit(1)
+
+
+async def _with_signals(work: Any) -> Any:
+    """Run `work`, turning SIGTERM into a cancellation so every `finally` (container stop) runs."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(signal.SIGTERM)
+
+
+@cli.command()
+@_selectors
+@click.pass_context
+def plan(ctx: click.Context, /, **opts: Any) -> None:
+    """Dry run: combinations, deployments, flags, GPU fit and estimated time; starts nothing."""
+    from evalclient.plan_view import render_plan
+    from evalclient.planning import build_plan
+
+    config = _config(ctx)
+    models, presets, datasets = _selection(
+        config, opts.get("models"), opts.get("presets"), opts.get("datasets")
+    )
+    engine = opts.get("engine") or config.sweep.engine.kind
+    image = opts.get("image") or (config.sweep.engine.image if engine == config.sweep.engine.kind else None)
+    render_plan(
+        build_plan(
+            config,
+            models=models,
+            presets=presets,
+            datasets=datasets,
+            samples=opts.get("samples"),
+            engine=engine,
+            image=image,
+        ),
+        out,
+    )
+
+
+@cli.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def sim(args: tuple[str, ...]) -> None:
+    """Start the TGI simulator (takes TGI's launcher flags; --help lists them)."""
+    from evalclient.sim import main as sim_main
+
+    sys.exit(sim_main(list(args)))
+
+
+@cli.command()
+def cleanup() -> None:
+    """Remove every container and volume labelled evalclient.managed."""
+    from evalclient.engines.docker import DockerEngine
+
+    removed = DockerEngine().cleanup()
+    for item in removed:
+        out.print(f"removed {item}")
+    out.print(f"{len(removed)} resource(s) removed" if removed else "nothing to clean up")
+
+
+@cli.command()
+@click.option("--output", type=click.Path(path_type=Path), default=Path("demo_results"), show_default=True)
+@click.option("--samples", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option(
+    "--local", "force_local", is_flag=True, help="Run the simulator as a local process, not in Docker."
+)
+@click.option("--quiet", is_flag=True, help="No progress output.")
+@click.pass_context
+def demo(ctx: click.Context, output: Path, samples: int, force_local: bool, quiet: bool) -> None:
+    """2 models x 3 presets x 2 datasets against the TGI simulator (Docker if reachable, else local)."""
+    from evalclient.demo import demo_data_dir, prepare_demo_engine
+
+    started = time.monotonic()
+    image, local = prepare_demo_engine(force_local, err)
+    opts = {
+        "models": ",".join(DEMO_MODELS),
+        "presets": "all",
+        "datasets": ",".join(DEMO_DATASETS),
+        "samples": samples,
+        "engine": "tgi",
+        "image": image,
+        "gpus": "none",
+        "output": output,
+        "data_dir": demo_data_dir(),
+        "concurrency": 8,
+        "ready_timeout_s": 120,
+        "quiet": quiet,
+        "no_resume": True,
+        "local_simulator": local,
+    }
+    try:
+        _run_selected(ctx, opts)
+    finally:
+        err.print(f"demo finished in {time.monotonic() - started:.1f} s; results in {output}/")
+
+
+@cli.group()
+def models() -> None:
+    """Inspect the models of presets/models.yaml."""
+
+
+@models.command("list")
+@click.pass_context
+def models_list(ctx: click.Context) -> None:
+    """The models, their hub ids and notes."""
+    from evalclient.plan_view import render_models
+
+    render_models(_config(ctx), out)
+
+
+@cli.group()
+def presets() -> None:
+    """Inspect the serving presets."""
+
+
+@presets.command("list")
+@click.pass_context
+def presets_list(ctx: click.Context) -> None:
+    """The presets and what they are for."""
+    for preset in _config(ctx).presets.values():
+        out.print(f"[bold]{preset.name}[/bold]: {preset.description}")
+
+
+@presets.command("show")
+@click.argument("name")
+@click.option("--engine", type=click.Choice(["tgi", "vllm", "sglang"]), default="tgi", show_default=True)
+@click.option("--model", "model_name", default="qwen2.5_8b", show_default=True)
+@click.pass_context
+def presets_show(ctx: click.Context, name: str, engine: str, model_name: str) -> None:
+    """A preset's knobs and the launcher flags an engine gets for it."""
+    from evalclient.plan_view import render_preset
+
+    config = _config(ctx)
+    render_preset(config.preset(name), config.model(model_name), engine, out)
+
+
+@cli.group()
+def datasets() -> None:
+    """Inspect the datasets."""
+
+
+@datasets.command("list")
+def datasets_list() -> None:
+    """The twelve datasets, their hub sources and whether they are implemented."""
+    from evalclient.plan_view import render_datasets
+
+    render_datasets(out)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="evalclient")

@@ -1,0 +1,77 @@
+"""The engine adapter interface: preset knobs → launcher flags, ports, health and metrics paths."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from evalclient.config import ModelSpec, Preset
+
+
+@dataclass(frozen=True)
+class LaunchSpec:
+    """Everything needed to start one inference container, and the record of how it was derived."""
+
+    engine: str
+    image: str
+    args: tuple[str, ...]
+    port: int
+    host: str = "127.0.0.1"
+    entrypoint: tuple[str, ...] | None = None
+    environment: dict[str, str] = field(default_factory=dict)
+    cache_mount: str = "/data"
+    shm_size: str = "1g"
+    health_path: str = "/health"
+    metrics_path: str = "/metrics"
+    substitutions: tuple[str, ...] = ()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def command_line(self) -> str:
+        """The exact command the container runs, for provenance."""
+        return " ".join((*(self.entrypoint or ()), *self.args))
+
+
+class EngineAdapter(ABC):
+    """One inference engine: TGI, vLLM or SGLang."""
+
+    kind: str
+    default_image: str
+    cache_mount: str = "/data"
+
+    def launch_spec(
+        self, model: ModelSpec, preset: Preset, *, port: int, image: str | None = None
+    ) -> LaunchSpec:
+        """Map the preset to this engine's flags; knobs it cannot honour become recorded substitutions."""
+        args, substitutions = self.launch_args(model, preset, port=port)
+        return LaunchSpec(
+            engine=self.kind,
+            image=image or self.default_image,
+            args=tuple(args),
+            port=port,
+            entrypoint=self.entrypoint(),
+            environment=self.environment(),
+            cache_mount=self.cache_mount,
+            substitutions=tuple(substitutions),
+        )
+
+    @abstractmethod
+    def launch_args(self, model: ModelSpec, preset: Preset, *, port: int) -> tuple[list[str], list[str]]:
+        """The launcher flags and the list of substitutions made (empty when every knob was honoured)."""
+
+    def entrypoint(self) -> tuple[str, ...] | None:
+        """An entrypoint override, where the image's own does not launch the server."""
+        return None
+
+    def environment(self) -> dict[str, str]:
+        """Environment variables for the container (HF_TOKEN is added by the runner when set)."""
+        return {}
+
+
+def flag(args: list[str], name: str, value: object) -> None:
+    """Append `name value` unless value is None."""
+    if value is not None:
+        args.extend((name, str(value)))

@@ -1,0 +1,34 @@
+"""SGLang's server: preset → `python3 -m sglang.launch_server` flags."""
+
+from __future__ import annotations
+
+from evalclient.config import ModelSpec, Preset
+from evalclient.engines.base import EngineAdapter, flag
+
+SGLANG_IMAGE = "lmsysorg/sglang:v0.5.2"
+
+
+class SGLangAdapter(EngineAdapter):
+    """SGLang (`lmsysorg/sglang`); the image has no server entrypoint, so the command is given in full."""
+
+    kind = "sglang"
+    default_image = SGLANG_IMAGE
+    cache_mount = "/root/.cache/huggingface"
+
+    def entrypoint(self) -> tuple[str, ...] | None:
+        return ("python3", "-m", "sglang.launch_server")
+
+    def launch_args(self, model: ModelSpec, preset: Preset, *, port: int) -> tuple[list[str], list[str]]:
+        args = ["--model-path", model.hub_id, "--revision", model.revision, "--host", "127.0.0.1"]
+        args += ["--port", str(port), "--enable-metrics"]
+        flag(args, "--dtype", preset.dtype)
+        flag(args, "--quantization", preset.quantize)
+        flag(args, "--kv-cache-dtype", preset.kv_cache_dtype)
+        flag(args, "--max-running-requests", preset.max_concurrent_requests)
+        flag(args, "--context-length", preset.max_total_tokens)
+        flag(args, "--chunked-prefill-size", preset.max_batch_prefill_tokens)
+        flag(args, "--max-total-tokens", preset.max_batch_total_tokens)
+        flag(args, "--mem-fraction-static", preset.gpu_memory_fraction)
+        if model.trust_remote_code:
+            args.append("--trust-remote-code")
+        return args, []

@@ -1,0 +1,36 @@
+"""vLLM's OpenAI-compatible server: preset → `vllm serve` flags."""
+
+from __future__ import annotations
+
+from evalclient.config import ModelSpec, Preset
+from evalclient.engines.base import EngineAdapter, flag
+
+VLLM_IMAGE = "vllm/vllm-openai:v0.11.0"
+
+
+class VLLMAdapter(EngineAdapter):
+    """vLLM (`vllm/vllm-openai`); the image's entrypoint is the API server, so only arguments are given."""
+
+    kind = "vllm"
+    default_image = VLLM_IMAGE
+    cache_mount = "/root/.cache/huggingface"
+
+    def launch_args(self, model: ModelSpec, preset: Preset, *, port: int) -> tuple[list[str], list[str]]:
+        args = ["--model", model.hub_id, "--revision", model.revision, "--host", "127.0.0.1"]
+        args += ["--port", str(port)]
+        flag(args, "--dtype", preset.dtype)
+        flag(args, "--quantization", preset.quantize)
+        flag(args, "--kv-cache-dtype", preset.kv_cache_dtype)
+        flag(args, "--max-num-seqs", preset.max_concurrent_requests)
+        flag(args, "--max-model-len", preset.max_total_tokens)
+        flag(args, "--max-num-batched-tokens", preset.max_batch_prefill_tokens)
+        flag(args, "--gpu-memory-utilization", preset.gpu_memory_fraction)
+        substitutions = []
+        if preset.max_batch_total_tokens is not None:
+            substitutions.append(
+                "vLLM sizes its KV cache from --gpu-memory-utilization; max_batch_total_tokens="
+                f"{preset.max_batch_total_tokens} is not a vLLM flag and was not applied"
+            )
+        if model.trust_remote_code:
+            args.append("--trust-remote-code")
+        return args, substitutions

@@ -1,0 +1,61 @@
+"""The one error hierarchy of evalclient; every message tells the user what to do next."""
+
+from __future__ import annotations
+
+
+class EvalClientError(Exception):
+    """Base of every error the suite raises on purpose; `exit_code` is what the CLI exits with."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}; {self.hint}" if self.hint else self.message
+
+
+class UsageError(EvalClientError):
+    """Bad command-line input: unknown names, conflicting options."""
+
+    exit_code = 2
+
+
+class ConfigError(EvalClientError):
+    """A configuration file is missing, malformed or holds a bad value (file and field named)."""
+
+    exit_code = 2
+
+
+class EnvironmentProblem(EvalClientError):
+    """The host lacks something the command needs (Docker engine, GPU, NVIDIA runtime)."""
+
+    exit_code = 2
+
+
+class DockerUnavailableError(EnvironmentProblem):
+    """The Docker engine cannot be reached."""
+
+
+class GPUUnavailableError(EnvironmentProblem):
+    """No usable NVIDIA GPU or container runtime where one is required."""
+
+
+class EngineError(EvalClientError):
+    """An inference container failed to start, exited or never became ready."""
+
+
+class ServerError(EvalClientError):
+    """The inference server answered with an error that retries did not cure."""
+
+
+class DatasetError(EvalClientError):
+    """A dataset could not be loaded or does not match its hub schema."""
+
+    exit_code = 2
+
+
+class ResultsError(EvalClientError):
+    """The results tree cannot be written or read."""

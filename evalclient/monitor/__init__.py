@@ -1,0 +1,17 @@
+"""Live performance monitoring: NVML GPU sampling, server /metrics scraping, windows and aggregates."""
+
+from evalclient.monitor.live import LivePerformanceMonitor
+from evalclient.monitor.nvml import GpuProbe, probe_gpus
+from evalclient.monitor.report import FIELD_UNITS, PERFORMANCE_FIELDS, PerformanceReport
+from evalclient.monitor.server_metrics import ServerMetricNames, metric_names_for
+
+__all__ = [
+    "FIELD_UNITS",
+    "PERFORMANCE_FIELDS",
+    "GpuProbe",
+    "LivePerformanceMonitor",
+    "PerformanceReport",
+    "ServerMetricNames",
+    "metric_names_for",
+    "probe_gpus",
+]

@@ -1,0 +1,111 @@
+"""Renders plans and configuration as tables for `plan`, `models list`, `presets show`, `datasets list`."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from evalclient.config import Config, ModelSpec, Preset
+from evalclient.engines import get_adapter
+from evalclient.planning import Plan
+
+
+def render_plan(plan: Plan, console: Console) -> None:
+    """Deployments with flags and GPU fit, then the totals."""
+    from evalclient.monitor import probe_gpus
+
+    probe = probe_gpus()
+    gpu_gb = probe.memory_total_gb[0] if probe.memory_total_gb else None
+    adapter = get_adapter(plan.engine)
+    table = Table(title=f"plan: engine {plan.engine}, image {plan.image or adapter.default_image}")
+    for header in ("#", "model", "preset", "hub id", "datasets (samples)", "weights", "GPU fit"):
+        table.add_column(header)
+    notes: list[str] = []
+    for number, dep in enumerate(plan.deployments, 1):
+        spec = adapter.launch_spec(dep.model, dep.preset, port=0, image=plan.image)
+        notes.extend(spec.substitutions)
+        jobs = ", ".join(f"{j.name} ({j.samples})" for j in dep.datasets)
+        table.add_row(
+            str(number),
+            dep.model.key,
+            dep.preset.name,
+            dep.model.hub_id,
+            jobs,
+            f"~{dep.weights_gb():.0f} GB",
+            _fit(dep.weights_gb(), dep.preset.gpu_memory_fraction, gpu_gb),
+        )
+    console.print(table)
+    for note in dict.fromkeys(notes):
+        console.print(f"[yellow]substitution:[/yellow] {note}", soft_wrap=True)
+    gpu_line = (
+        f"{probe.count} GPU(s): {', '.join(probe.names)}"
+        if probe.count
+        else f"no GPU visible ({probe.reason})"
+    )
+    console.print(
+        f"{plan.combinations} combinations in {len(plan.deployments)} deployments, "
+        f"{plan.requests} requests; {gpu_line}"
+    )
+    console.print(
+        f"estimated time: ~{plan.estimated_minutes() / 60:.1f} h at the seed plan's 1.5 min per "
+        "combination, plus model start-up per deployment"
+    )
+
+
+def _fit(weights_gb: float, fraction: float, gpu_gb: float | None) -> str:
+    if gpu_gb is None:
+        return "unknown (no GPU)"
+    budget = gpu_gb * fraction
+    return (
+        f"fits ({weights_gb:.0f}/{budget:.0f} GB)"
+        if weights_gb < budget * 0.85
+        else f"TOO BIG for {gpu_gb:.0f} GB"
+    )
+
+
+def render_models(config: Config, console: Console) -> None:
+    table = Table(title=f"models ({config.directory / 'models.yaml'})")
+    for header in ("name", "hub id", "revision", "size", "params", "thinking", "remote code", "note"):
+        table.add_column(header)
+    for m in config.models.values():
+        table.add_row(
+            m.key,
+            m.hub_id,
+            m.revision,
+            m.size_class,
+            f"{m.params_b:g}B",
+            m.thinking,
+            "yes" if m.trust_remote_code else "no",
+            m.note,
+        )
+    console.print(table)
+
+
+def render_preset(preset: Preset, model: ModelSpec, engine: str, console: Console) -> None:
+    console.print(f"[bold]{preset.name}[/bold]: {preset.description}")
+    for key, value in preset.model_dump(exclude={"name", "description"}).items():
+        console.print(f"  {key}: {value}")
+    spec = get_adapter(engine).launch_spec(model, preset, port=8080)
+    console.print(f"{engine} flags for {model.key}: {spec.command_line}", soft_wrap=True, highlight=False)
+    for note in spec.substitutions:
+        console.print(f"[yellow]substitution:[/yellow] {note}", soft_wrap=True)
+
+
+def render_datasets(console: Console) -> None:
+    from evalclient.tasks import all_tasks
+
+    table = Table(title="datasets")
+    for header in ("name", "family", "hub source", "split", "revision", "implemented"):
+        table.add_column(header)
+    for task in all_tasks():
+        source = task.source
+        hub = source.path + (f" ({source.config})" if source.config else "")
+        table.add_row(
+            task.name,
+            task.family,
+            hub,
+            source.split,
+            source.revision,
+            "yes" if task.implemented else "not yet",
+        )
+    console.print(table)

@@ -1,0 +1,108 @@
+"""The summary: one row per combination, written to metrics/aggregated/ and printed as a table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from evalclient.results import ResultsOrganizer
+from evalclient.results.atomic import atomic_write_bytes
+
+# The score shown first for a dataset: its headline metric where it has one, else accuracy.
+HEADLINE_ORDER = ("pass@1", "acc_norm", "mc2", "win_rate", "ast_accuracy", "accuracy", "exact_match")
+COLUMNS = (
+    "model",
+    "preset",
+    "dataset",
+    "num_samples",
+    "score_name",
+    "score",
+    "num_failed_parse",
+    "throughput_tokens_per_second",
+    "avg_latency_ms",
+    "ttft_ms_p50",
+    "gpu_utilization_percent",
+    "gpu_memory_peak_gb",
+    "num_errors",
+)
+
+
+def summary_rows(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Flatten detailed metrics records into summary rows (one per combination)."""
+    rows = []
+    for record in records:
+        dataset = record.get("dataset_metrics") or {}
+        perf = record.get("performance_metrics") or {}
+        name = next((k for k in HEADLINE_ORDER if dataset.get(k) is not None), None)
+        rows.append(
+            {
+                "model": record.get("model"),
+                "preset": record.get("preset"),
+                "dataset": record.get("dataset"),
+                "num_samples": record.get("num_samples"),
+                "score_name": name,
+                "score": dataset.get(name) if name else None,
+                "num_failed_parse": dataset.get("num_failed_parse"),
+                **{key: perf.get(key) for key in COLUMNS[7:]},
+                "run_id": record.get("run_id"),
+                "timestamp": record.get("timestamp"),
+            }
+        )
+    return sorted(rows, key=lambda r: (str(r["model"]), str(r["preset"]), str(r["dataset"])))
+
+
+def write_summary(results: ResultsOrganizer, rows: list[dict[str, Any]]) -> list[Path]:
+    """metrics/aggregated/summary.csv and summary.parquet (atomic)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=[*COLUMNS, "run_id", "timestamp"])
+    folder = results.base_dir / "metrics" / "aggregated"
+    csv_path, parquet_path = folder / "summary.csv", folder / "summary.parquet"
+    atomic_write_bytes(csv_path, frame.to_csv(index=False).encode("utf-8"))
+    atomic_write_bytes(parquet_path, frame.to_parquet(index=False))
+    return [csv_path, parquet_path]
+
+
+def render_summary(rows: list[dict[str, Any]], console: Console) -> None:
+    """Print the summary table."""
+    table = Table(title="evaluation summary", show_lines=False)
+    for header in (
+        "model",
+        "preset",
+        "dataset",
+        "n",
+        "score",
+        "unparsed",
+        "tok/s",
+        "latency ms",
+        "TTFT p50",
+        "GPU %",
+        "errors",
+    ):
+        table.add_column(header, justify="left" if header in ("model", "preset", "dataset") else "right")
+    for row in rows:
+        score = "—" if row["score"] is None else f"{row['score_name']} {row['score']:.3f}"
+        table.add_row(
+            str(row["model"]),
+            str(row["preset"]),
+            str(row["dataset"]),
+            _fmt(row["num_samples"]),
+            score,
+            _fmt(row["num_failed_parse"]),
+            _fmt(row["throughput_tokens_per_second"], ".1f"),
+            _fmt(row["avg_latency_ms"], ".0f"),
+            _fmt(row["ttft_ms_p50"], ".0f"),
+            _fmt(row["gpu_utilization_percent"], ".0f"),
+            _fmt(row["num_errors"]),
+        )
+    console.print(table)
+
+
+def _fmt(value: Any, spec: str = "") -> str:
+    if value is None:
+        return "n/a"
+    return format(value, spec) if spec else str(value)

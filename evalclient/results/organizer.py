@@ -1,0 +1,140 @@
+"""ResultsOrganizer: the results tree of DESIGN §4 — predictions (three hard-linked views), metrics, logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from evalclient.errors import ResultsError
+from evalclient.results.atomic import atomic_write_json, atomic_write_jsonl, atomic_write_text
+
+DIRECTORIES = (
+    "logs/model_evaluation",
+    "logs/performance_monitoring",
+    "logs/dataset_processing",
+    "predictions/by_model",
+    "predictions/by_dataset",
+    "predictions/by_preset",
+    "metrics/aggregated",
+    "metrics/detailed",
+    "metrics/performance",
+    "reports/model_comparison",
+    "reports/dataset_analysis",
+    "reports/scaling_analysis",
+    "cache/models",
+    "cache/datasets",
+)
+
+
+def timestamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
+
+
+class ResultsOrganizer:
+    """Owns one results tree; every write is atomic."""
+
+    def __init__(self, base_dir: Path | str = "comprehensive_evaluation_results") -> None:
+        self.base_dir = Path(base_dir)
+        self.setup_directory_structure()
+
+    def setup_directory_structure(self) -> None:
+        try:
+            for directory in DIRECTORIES:
+                (self.base_dir / directory).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ResultsError(
+                f"cannot create the results tree in {self.base_dir}: {exc.strerror}",
+                "pass --output with a writable folder",
+            ) from None
+
+    @property
+    def models_cache(self) -> Path:
+        return self.base_dir / "cache" / "models"
+
+    @property
+    def datasets_cache(self) -> Path:
+        return self.base_dir / "cache" / "datasets"
+
+    def log_path(self, kind: str, name: str) -> Path:
+        return self.base_dir / "logs" / kind / f"{name}.log"
+
+    def save_predictions(
+        self, model: str, preset: str, dataset: str, rows: list[dict[str, Any]], stamp: str | None = None
+    ) -> list[Path]:
+        """Write the predictions JSONL once under by_model and hard-link it into by_dataset and by_preset."""
+        name = f"{model}_{preset}_{dataset}_{stamp or timestamp()}.jsonl"
+        root = self.base_dir / "predictions"
+        primary = root / "by_model" / model / name
+        atomic_write_jsonl(primary, rows)
+        views = [primary]
+        for view in (root / "by_dataset" / dataset / name, root / "by_preset" / preset / name):
+            _link_or_copy(primary, view)
+            views.append(view)
+        return views
+
+    def detailed_metrics_path(self, model: str, preset: str, dataset: str) -> Path:
+        return self.base_dir / "metrics" / "detailed" / f"{model}_{preset}_{dataset}.json"
+
+    def save_detailed_metrics(self, model: str, preset: str, dataset: str, record: dict[str, Any]) -> Path:
+        path = self.detailed_metrics_path(model, preset, dataset)
+        atomic_write_json(path, record)
+        return path
+
+    def load_detailed_metrics(self, model: str, preset: str, dataset: str) -> dict[str, Any] | None:
+        path = self.detailed_metrics_path(model, preset, dataset)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def iter_detailed_metrics(self) -> Iterable[dict[str, Any]]:
+        for path in sorted((self.base_dir / "metrics" / "detailed").glob("*.json")):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except json.JSONDecodeError:
+                continue
+            if isinstance(data, dict):
+                yield data
+
+    def save_performance_samples(self, model: str, preset: str, rows: list[dict[str, Any]]) -> Path:
+        """Raw monitor samples as CSV (one row per sample, the union of all columns)."""
+        path = self.base_dir / "metrics" / "performance" / f"{model}_{preset}.csv"
+        columns: list[str] = []
+        for row in rows:
+            columns.extend(k for k in row if k not in columns)
+        lines = [",".join(columns)]
+        lines += [",".join(_csv_cell(row.get(c)) for c in columns) for row in rows]
+        atomic_write_text(path, "\n".join(lines) + "\n")
+        return path
+
+    def manifest_path(self) -> Path:
+        return self.base_dir / "manifest.json"
+
+    def save_manifest(self, manifest: dict[str, Any]) -> None:
+        atomic_write_json(self.manifest_path(), manifest)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.link")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copy2(source, tmp)
+    os.replace(tmp, target)
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    if any(ch in text for ch in ',"\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text

@@ -1,0 +1,358 @@
+"""The sweep: run each deployment of a plan, isolate failures, and record every combination's outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from evalclient.client import RequestRecord, ServerClient
+from evalclient.config import Config
+from evalclient.engines import LaunchSpec, get_adapter
+from evalclient.engines.budget import batch_token_budget
+from evalclient.engines.docker import ContainerEngine, DockerEngine, free_port
+from evalclient.engines.lifecycle import Deployment, deployed, fetch_info
+from evalclient.engines.local import LocalSimulatorEngine
+from evalclient.errors import EvalClientError
+from evalclient.logs import run_logging
+from evalclient.monitor import LivePerformanceMonitor
+from evalclient.planning import DeploymentPlan, Plan
+from evalclient.progress import Progress
+from evalclient.results import ResultsOrganizer, combination_fingerprint
+from evalclient.tasks import DatasetManager, get_task
+from evalclient.tasks.base import Sample
+
+log = logging.getLogger("evalclient.runner")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run a plan; from the CLI and sweep.yaml."""
+
+    output: Path
+    endpoint: str | None = None
+    gpus: tuple[int, ...] = ()
+    data_dir: Path | None = None
+    seed: int = 1234
+    concurrency: int = 32
+    request_timeout_s: float = 600
+    max_retries: int = 5
+    ready_timeout_s: float = 1800
+    resume: bool = True
+    local_simulator: bool = False
+
+
+@dataclass
+class Outcome:
+    """What became of one combination."""
+
+    model: str
+    preset: str
+    dataset: str
+    status: str  # complete | skipped | failed
+    error: str | None = None
+    metrics_file: str | None = None
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+class EvaluationRunner:
+    """Runs a Plan: one container per deployment, every dataset against it, results into the tree."""
+
+    def __init__(
+        self, config: Config, plan: Plan, options: RunOptions, progress: Progress | None = None
+    ) -> None:
+        self.config = config
+        self.plan = plan
+        self.options = options
+        self.run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+        self.results = ResultsOrganizer(options.output)
+        self.datasets = DatasetManager(options.data_dir, self.results.datasets_cache, options.seed)
+        self.progress = progress or Progress(enabled=False)
+        self.summary = RunSummary(self.run_id)
+        self.adapter = get_adapter(plan.engine)
+        self._docker: DockerEngine | None = None
+        self._local = LocalSimulatorEngine() if options.local_simulator else None
+        self._manifest: dict[str, Any] = {}
+
+    async def run(self) -> RunSummary:
+        """Run every deployment in turn; one failing deployment or dataset never stops the others."""
+        with run_logging(self.results.base_dir / "logs", self.run_id):
+            self._start_manifest()
+            try:
+                for deployment in self.plan.deployments:
+                    await self._run_deployment(deployment)
+            finally:
+                self._manifest["finished_at"] = _now()
+                self._manifest["status"] = (
+                    "finished" if len(self.summary.outcomes) == self.plan.combinations else "interrupted"
+                )
+                self.results.save_manifest(self._manifest)
+        return self.summary
+
+    def engine(self) -> ContainerEngine:
+        """Where containers run: the Docker engine, or local simulator processes in the fallback."""
+        return self._local if self._local is not None else self.docker()
+
+    def docker(self) -> DockerEngine:
+        if self._docker is None:
+            self._docker = DockerEngine()
+            _ = self._docker.client  # connect now: an unreachable engine is reported before any work
+        return self._docker
+
+    async def _run_deployment(self, plan: DeploymentPlan) -> None:
+        try:
+            samples = await self._load_samples(plan)
+            spec = self.adapter.launch_spec(plan.model, plan.preset, port=free_port(), image=self.plan.image)
+            image_id = await asyncio.to_thread(self._image_id, spec.image)
+            todo = self._incomplete(plan, samples, spec, image_id)
+            if not todo:
+                return
+            async with self._server(plan, spec) as server:
+                await self._evaluate_on(plan, server, todo)
+        except EvalClientError as exc:
+            log.error("%s failed: %s", plan.key, exc)
+            self.progress.note(f"[red]✗ {plan.key}: {exc.message.splitlines()[0]}")
+            self._fail_remaining(plan, str(exc))
+
+    async def _load_samples(self, plan: DeploymentPlan) -> dict[str, list[Sample] | EvalClientError]:
+        loaded: dict[str, list[Sample] | EvalClientError] = {}
+        for job in plan.datasets:
+            try:
+                loaded[job.name] = await asyncio.to_thread(
+                    self.datasets.get_evaluation_samples, job.name, job.samples
+                )
+            except EvalClientError as exc:
+                loaded[job.name] = exc
+        return loaded
+
+    def _image_id(self, image: str) -> str | None:
+        if self.options.endpoint or self._local is not None:
+            return None
+        try:
+            return str(self.docker().client.images.get(image).id)
+        except EvalClientError:
+            raise
+        except Exception:  # not pulled yet: the fingerprint cannot match a stored one
+            return None
+
+    def _incomplete(
+        self,
+        plan: DeploymentPlan,
+        samples: dict[str, list[Sample] | EvalClientError],
+        spec: LaunchSpec,
+        image_id: str | None,
+    ) -> dict[str, tuple[list[Sample], str]]:
+        """Datasets still to run, with their fingerprints; load failures and complete ones are recorded."""
+        todo: dict[str, tuple[list[Sample], str]] = {}
+        for name, loaded in samples.items():
+            if isinstance(loaded, EvalClientError):
+                self._record(Outcome(plan.model.key, plan.preset.name, name, "failed", str(loaded)))
+                continue
+            fingerprint = combination_fingerprint(
+                model_id=plan.model.hub_id,
+                model_revision=plan.model.revision,
+                launch_args=spec.args,
+                image=spec.image if not self.options.endpoint else self.options.endpoint,
+                image_id=image_id,
+                dataset_revision=self.datasets.dataset_fingerprint(name),
+                sample_ids=[s.id for s in loaded],
+            )
+            stored = self.results.load_detailed_metrics(plan.model.key, plan.preset.name, name)
+            if self.options.resume and stored and stored.get("fingerprint") == fingerprint:
+                path = self.results.detailed_metrics_path(plan.model.key, plan.preset.name, name)
+                self._record(Outcome(plan.model.key, plan.preset.name, name, "skipped", None, str(path)))
+                self.progress.note(f"[dim]↷ {plan.key}/{name}: complete in {path.name}, skipped")
+                continue
+            todo[name] = (loaded, fingerprint)
+        return todo
+
+    @asynccontextmanager
+    async def _server(self, plan: DeploymentPlan, spec: LaunchSpec) -> AsyncIterator[Deployment]:
+        if self.options.endpoint:
+            yield Deployment(
+                base_url=self.options.endpoint.rstrip("/"), info=await fetch_info(self.options.endpoint)
+            )
+            return
+        self.progress.note(f"starting {plan.key}: {spec.image}")
+        labels = {
+            "evalclient.run_id": self.run_id,
+            "evalclient.model": plan.model.key,
+            "evalclient.preset": plan.preset.name,
+        }
+        async with deployed(
+            self.engine(),
+            spec,
+            name=f"evalclient-{plan.key.replace('.', '-')}-{self.run_id[-6:]}",
+            labels=labels,
+            gpus=list(self.options.gpus) or None,
+            cache_dir=self.results.models_cache,
+            ready_timeout_s=self.options.ready_timeout_s,
+            log_path=self.results.log_path("model_evaluation", f"{plan.key}_container"),
+        ) as server:
+            self.progress.note(f"{plan.key} ready in {server.ready_s:.1f} s")
+            yield server
+
+    async def _evaluate_on(
+        self, plan: DeploymentPlan, server: Deployment, todo: dict[str, tuple[list[Sample], str]]
+    ) -> None:
+        model_name = plan.model.hub_id
+        async with ServerClient(
+            server.base_url,
+            model=model_name,
+            concurrency=self.options.concurrency,
+            request_timeout_s=self.options.request_timeout_s,
+            max_retries=self.options.max_retries,
+        ) as client:
+            monitor = LivePerformanceMonitor(
+                engine=self.plan.engine,
+                metrics_url=server.base_url + "/metrics",
+                session=client.session,
+                gpu_indices=list(self.options.gpus),
+                max_batch_total_tokens=await self._batch_budget(plan, server),
+            )
+            try:
+                await monitor.start()
+                for name, (samples, fingerprint) in todo.items():
+                    await self._evaluate_dataset(plan, server, client, monitor, name, samples, fingerprint)
+            finally:
+                await monitor.stop()
+                self.results.save_performance_samples(
+                    plan.model.key, plan.preset.name, monitor.samples_rows()
+                )
+
+    async def _batch_budget(self, plan: DeploymentPlan, server: Deployment) -> int | None:
+        logs = ""
+        if server.container is not None:
+            logs = await asyncio.to_thread(self.engine().logs, server.container.id)
+        return batch_token_budget(logs, server.info, plan.preset.max_batch_total_tokens)
+
+    async def _evaluate_dataset(
+        self,
+        plan: DeploymentPlan,
+        server: Deployment,
+        client: ServerClient,
+        monitor: LivePerformanceMonitor,
+        name: str,
+        samples: list[Sample],
+        fingerprint: str,
+    ) -> None:
+        task = get_task(name)
+        requests = [task.build_request(s) for s in samples]
+        thinking = _thinking_body(plan)
+        if thinking:
+            requests = [replace(r, extra_body={**r.extra_body, **thinking}) for r in requests]
+        with self.progress.task(f"{plan.key} {name}", total=len(requests)) as advance, monitor.window(name):
+            records = await client.run(requests, on_done=lambda _r: advance())
+        responses = {r.id: r.response for r in records if r.ok}
+        score = task.score(samples, responses)
+        performance = monitor.performance_metrics(name, records)
+        stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
+        rows = [_prediction_row(r, score.per_sample.get(r.id, {})) for r in records]
+        views = self.results.save_predictions(plan.model.key, plan.preset.name, name, rows, stamp)
+        record = {
+            "run_id": self.run_id,
+            "model": plan.model.key,
+            "model_id": plan.model.hub_id,
+            "preset": plan.preset.name,
+            "dataset": name,
+            "engine": self.plan.engine,
+            "timestamp": stamp,
+            "fingerprint": fingerprint,
+            "num_samples": len(samples),
+            "dataset_metrics": score.metrics,
+            "performance_metrics": performance.metrics,
+            "performance_unavailable": performance.unavailable,
+            "provenance": server.provenance(),
+            "predictions_file": str(views[0].relative_to(self.results.base_dir)),
+        }
+        path = self.results.save_detailed_metrics(plan.model.key, plan.preset.name, name, record)
+        failed = sum(1 for r in records if not r.ok)
+        logging.getLogger("evalclient.dataset").info(
+            "%s/%s: %d samples, %d request errors, metrics %s",
+            plan.key,
+            name,
+            len(samples),
+            failed,
+            score.metrics,
+        )
+        self._record(Outcome(plan.model.key, plan.preset.name, name, "complete", None, str(path)))
+
+    def _fail_remaining(self, plan: DeploymentPlan, error: str) -> None:
+        done = {(o.model, o.preset, o.dataset) for o in self.summary.outcomes}
+        for job in plan.datasets:
+            if (plan.model.key, plan.preset.name, job.name) not in done:
+                self._record(Outcome(plan.model.key, plan.preset.name, job.name, "failed", error))
+
+    def _start_manifest(self) -> None:
+        self._manifest = {
+            "run_id": self.run_id,
+            "started_at": _now(),
+            "finished_at": None,
+            "status": "running",
+            "engine": self.plan.engine,
+            "image": self.plan.image or self.adapter.default_image,
+            "endpoint": self.options.endpoint,
+            "config_dir": str(self.config.directory),
+            "plan": [
+                {
+                    "model": d.model.key,
+                    "preset": d.preset.name,
+                    "datasets": {j.name: j.samples for j in d.datasets},
+                }
+                for d in self.plan.deployments
+            ],
+            "combinations": {},
+        }
+        self.results.save_manifest(self._manifest)
+
+    def _record(self, outcome: Outcome) -> None:
+        self.summary.outcomes.append(outcome)
+        key = f"{outcome.model}/{outcome.preset}/{outcome.dataset}"
+        self._manifest["combinations"][key] = {
+            "status": outcome.status,
+            "error": outcome.error,
+            "metrics_file": outcome.metrics_file,
+            "at": _now(),
+        }
+        self.results.save_manifest(self._manifest)
+
+
+def _thinking_body(plan: DeploymentPlan) -> dict[str, Any]:
+    if plan.model.thinking == "none":
+        return {}
+    return {"chat_template_kwargs": {"enable_thinking": plan.model.thinking == "enabled"}}
+
+
+def _prediction_row(record: RequestRecord, verdict: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "response": record.response,
+        "reasoning": record.reasoning,
+        "finish_reason": record.finish_reason,
+        "error": record.error,
+        "score": verdict,
+        "prompt_tokens": record.prompt_tokens,
+        "completion_tokens": record.completion_tokens,
+        "ttft_ms": record.ttft_ms,
+        "latency_ms": record.latency_ms,
+        "retries": record.retries,
+    }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

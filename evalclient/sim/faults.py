@@ -1,0 +1,43 @@
+"""Injected faults: 503 for the first requests, errors inside SSE streams, and a crash after N requests."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Faults:
+    """Counts generation requests and says when a fault is due (0 disables each fault)."""
+
+    fail_first_503: int = 0
+    stream_error_every: int = 0
+    crash_after: int = 0
+    seen: int = 0
+    streamed: int = 0
+    finished: int = 0
+    crashed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def arrive(self) -> bool:
+        """Count a generation request; True when it must be answered with HTTP 503."""
+        self.seen += 1
+        return self.seen <= self.fail_first_503
+
+    def stream_error_due(self) -> bool:
+        """Count a streamed generation; True when this one must fail inside its stream."""
+        self.streamed += 1
+        return self.stream_error_every > 0 and self.streamed % self.stream_error_every == 0
+
+    def depart(self) -> None:
+        """A generation request was answered; set `crashed` once `crash_after` of them were."""
+        self.finished += 1
+        if self.crash_after and self.finished >= self.crash_after:
+            self.crashed.set()
+
+    def describe(self) -> dict[str, int]:
+        """The fault settings, for /info."""
+        return {
+            "fault_503_first": self.fail_first_503,
+            "fault_stream_error_every": self.stream_error_every,
+            "crash_after": self.crash_after,
+        }

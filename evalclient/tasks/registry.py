@@ -1,0 +1,172 @@
+"""The twelve datasets of the sweep, in sweep order: hub source, family, id field and required fields.
+
+Hub paths follow the reference harnesses (lm-evaluation-harness, inspect_evals). A revision is a commit
+SHA only where a reference harness or a published lock file pins it; elsewhere it is "main". Only gsm8k
+and arc_challenge are implemented; the others load and sample but cannot be run or scored yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from evalclient.errors import UsageError
+from evalclient.tasks.base import HubSource, Task
+from evalclient.tasks.math import GSM8KTask
+from evalclient.tasks.multiple_choice import ARCChallengeTask
+from evalclient.tasks.planned import PlannedTask
+
+# Commit pins, with where they were seen:
+#  openai_humaneval 7dce6050…  inspect_evals v0.23.0 humaneval.py; Aleph-Alpha eval-framework lock file
+#  mbpp 4bb6404f…              Aleph-Alpha eval-framework hf-dataset-revisions.json
+#  hellaswag 218ec52e…         inspect_evals v0.23.0 hellaswag.py; Aleph-Alpha lock file
+#  mt_bench_prompts e3a795c5…  pinned by two independent evaluation projects
+#  cais/mmlu c30699e8…         inspect_evals 0.20.0 mmlu.py; Aleph-Alpha lock file
+#  truthful_qa 741b8276…       inspect_evals v0.23.0 truthfulqa.py
+#  BFCL 61fc0608…              a BFCL adapter pinned with bfcl-eval 2025.12.17 (holds BFCL_v3_simple.json)
+#  gsm8k / arc: see math.py and multiple_choice.py (inspect_evals pins).
+_PLANNED: dict[str, PlannedTask] = {
+    "humaneval": PlannedTask(
+        "humaneval",
+        "coding",
+        HubSource("openai/openai_humaneval", None, "test", "7dce6050a7d6d172f3cc5c32aa97f52fa1a2e544"),
+        ("task_id", "prompt", "canonical_solution", "test", "entry_point"),
+        id_field="task_id",
+    ),
+    "mbpp": PlannedTask(
+        "mbpp",
+        "coding",
+        HubSource(
+            "google-research-datasets/mbpp", "full", "test", "4bb6404fdc6cacfda99d4ac4205087b89d32030c"
+        ),
+        ("task_id", "text", "code", "test_list"),
+        id_field="task_id",
+    ),
+    # CodeXGLUE code-to-text (CodeSearchNet, filtered), the summarization set CodeT5 reports smoothed BLEU-4
+    # on; lm-eval's code2text_python reads the same fields (code_tokens -> docstring_tokens).
+    "codet5": PlannedTask(
+        "codet5",
+        "summarization",
+        HubSource("google/code_x_glue_ct_code_to_text", "python", "test", "main"),
+        ("code_tokens", "docstring_tokens"),
+    ),
+    "hellaswag": PlannedTask(
+        "hellaswag",
+        "reasoning",
+        HubSource("Rowan/hellaswag", None, "validation", "218ec52e09a7e7462a5400043bb9a69a41d06b76"),
+        ("activity_label", "ctx_a", "ctx_b", "endings", "label"),
+    ),
+    # The hub copy names FastChat's question_id `prompt_id`.
+    "mt_bench": PlannedTask(
+        "mt_bench",
+        "instruction_following",
+        HubSource(
+            "HuggingFaceH4/mt_bench_prompts", None, "train", "e3a795c5e9a82ee40611c416b8a7786c73198991"
+        ),
+        ("prompt_id", "prompt", "category"),
+        id_field="prompt_id",
+    ),
+    # The repo's loading script no longer runs under datasets>=4; its data file loads directly.
+    "alpaca_eval": PlannedTask(
+        "alpaca_eval",
+        "instruction_following",
+        HubSource("tatsu-lab/alpaca_eval", None, "train", "main", data_files="alpaca_eval.json"),
+        ("instruction", "output"),
+    ),
+    "mmlu": PlannedTask(
+        "mmlu",
+        "qa",
+        HubSource("cais/mmlu", "all", "test", "c30699e8356da336a370243923dbaf21066bb9fe"),
+        ("question", "subject", "choices", "answer"),
+    ),
+    "truthfulqa": PlannedTask(
+        "truthfulqa",
+        "qa",
+        HubSource(
+            "truthfulqa/truthful_qa",
+            "multiple_choice",
+            "validation",
+            "741b8276f2d1982aa3d5b832d3ee81ed3b896490",
+        ),
+        ("question", "mc1_targets", "mc2_targets"),
+    ),
+    "bfcl": PlannedTask(
+        "bfcl",
+        "function_calling",
+        HubSource(
+            "gorilla-llm/Berkeley-Function-Calling-Leaderboard",
+            None,
+            "train",
+            "61fc0608cfd831fcfbbaa676ebdfef0ed963eeda",
+            data_files="BFCL_v3_simple.json",
+        ),
+        ("id", "question", "function"),
+        id_field="id",
+    ),
+    # ToolBench publishes its ToolEval test queries on Google Drive, not the hub; this is a community hub
+    # mirror of them (G1 instruction set). Provisional until the task is implemented: confirm its schema.
+    "toolllama": PlannedTask(
+        "toolllama",
+        "function_calling",
+        HubSource("tuandunghcmut/toolbench-v1", "benchmark", "g1_instruction", "main"),
+        ("query",),
+    ),
+}
+
+SWEEP_ORDER: tuple[str, ...] = (
+    "humaneval",
+    "mbpp",
+    "codet5",
+    "gsm8k",
+    "arc_challenge",
+    "hellaswag",
+    "mt_bench",
+    "alpaca_eval",
+    "mmlu",
+    "truthfulqa",
+    "bfcl",
+    "toolllama",
+)
+
+SEED_CAPS: Mapping[str, int] = MappingProxyType(
+    {
+        "humaneval": 164,
+        "mbpp": 200,
+        "codet5": 200,
+        "gsm8k": 200,
+        "arc_challenge": 200,
+        "hellaswag": 200,
+        "mt_bench": 160,
+        "alpaca_eval": 200,
+        "mmlu": 200,
+        "truthfulqa": 200,
+        "bfcl": 200,
+        "toolllama": 200,
+    }
+)
+"""Per-dataset sample caps of the seed plan: each dataset gets min(--samples, its cap)."""
+
+_TASKS: dict[str, Task] = {**_PLANNED, "gsm8k": GSM8KTask(), "arc_challenge": ARCChallengeTask()}
+
+
+def task_names() -> list[str]:
+    """All dataset names, in sweep order."""
+    return list(SWEEP_ORDER)
+
+
+def all_tasks() -> list[Task]:
+    """All tasks, in sweep order."""
+    return [_TASKS[name] for name in SWEEP_ORDER]
+
+
+def implemented_names() -> list[str]:
+    """Names of the datasets that can be run and scored now, in sweep order."""
+    return [name for name in SWEEP_ORDER if _TASKS[name].implemented]
+
+
+def get_task(name: str) -> Task:
+    """The task called `name`; UsageError listing the valid names for an unknown one."""
+    task = _TASKS.get(name.strip().lower())
+    if task is None:
+        raise UsageError(f"unknown dataset {name!r}; valid datasets: {', '.join(SWEEP_ORDER)}")
+    return task

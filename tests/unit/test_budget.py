@@ -1,0 +1,19 @@
+"""The KV-cache budget comes from what the server reported before the preset's value."""
+
+from __future__ import annotations
+
+from evalclient.engines.budget import batch_token_budget
+
+TGI_LOG = """2025-10-01T10:00:00Z  INFO text_generation_router: Warming up model
+2025-10-01T10:00:09Z  INFO text_generation_router: Setting max batch total tokens to 215040
+2025-10-01T10:00:09Z  INFO text_generation_router::server: Connected"""
+
+
+def test_tgi_log_line_wins() -> None:
+    assert batch_token_budget(TGI_LOG, {"max_batch_total_tokens": 5}, 32768) == 215040
+
+
+def test_info_then_preset_then_none() -> None:
+    assert batch_token_budget("", {"max_batch_total_tokens": 4096}, 32768) == 4096
+    assert batch_token_budget("", {}, 32768) == 32768
+    assert batch_token_budget("", {"max_batch_total_tokens": None}, None) is None

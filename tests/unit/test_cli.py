@@ -1,0 +1,118 @@
+"""The CLI contract: plan counts, and one-line errors with exit code 2 for bad input."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "evalclient", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=full_env,
+        timeout=120,
+    )
+
+
+def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def test_plan_default_sweep() -> None:
+    result = _cli("plan")
+    assert result.returncode == 0, result.stderr
+    assert "216 combinations in 18 deployments" in result.stdout
+    assert "substitution" in result.stdout  # Qwen v1 cannot take fp8 on TGI's remote-code path
+
+
+def test_unknown_model_lists_valid_names() -> None:
+    line = _one_error_line(_cli("plan", "--models", "qwen9_8b"))
+    assert "unknown model qwen9_8b" in line
+    assert "qwen2.5_8b" in line
+    assert "qwen_14b" in line
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--presets", "turbo", "unknown preset turbo"),
+        ("--datasets", "squad", "unknown dataset squad"),
+    ],
+)
+def test_unknown_preset_or_dataset(option: str, value: str, expected: str) -> None:
+    line = _one_error_line(_cli("run", option, value, "--gpus", "none"))
+    assert expected in line
+    assert "valid" in line
+
+
+def test_unimplemented_dataset_is_a_usage_error() -> None:
+    line = _one_error_line(_cli("run", "--datasets", "humaneval", "--gpus", "none"))
+    assert "not implemented yet: humaneval" in line
+    assert "gsm8k" in line
+
+
+def test_malformed_preset_file(tmp_path: Path) -> None:
+    folder = tmp_path / "presets"
+    shutil.copytree(ROOT / "presets", folder)
+    (folder / "performance.yaml").write_text("name: performance\nmax_concurrent_requests: lots\n")
+    line = _one_error_line(_cli("--config-dir", str(folder), "plan"))
+    assert "performance.yaml: field 'max_concurrent_requests'" in line
+
+
+def test_unreachable_docker_engine(tmp_path: Path) -> None:
+    env = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+    line = _one_error_line(
+        _cli(
+            "run",
+            "--models",
+            "qwen2.5_8b",
+            "--presets",
+            "balanced",
+            "--datasets",
+            "gsm8k",
+            "--gpus",
+            "none",
+            "--output",
+            str(tmp_path),
+            env=env,
+        )
+    )
+    assert "cannot reach the Docker engine" in line
+    line = _one_error_line(_cli("cleanup", env=env))
+    assert "cannot reach the Docker engine" in line
+
+
+def test_eval_all_without_gpu_points_to_demo() -> None:
+    line = _one_error_line(_cli("eval-all"))
+    assert "no NVIDIA GPU found" in line
+    assert "make demo" in line
+
+
+def test_listing_commands() -> None:
+    models = _cli("models", "list")
+    assert models.returncode == 0
+    assert "Qwen/Qwen-14B-Chat" in models.stdout
+    assert "no 8B Qwen2.5 checkpoint" in models.stdout
+    presets = _cli("presets", "show", "memory_optimized", "--engine", "vllm")
+    assert presets.returncode == 0
+    assert "--quantization fp8" in presets.stdout
+    datasets = _cli("datasets", "list")
+    assert datasets.returncode == 0
+    assert "arc_challenge" in datasets.stdout
+    assert "toolllama" in datasets.stdout

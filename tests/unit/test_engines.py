@@ -1,0 +1,77 @@
+"""Engine adapters map the engine-neutral presets to each launcher's flags, and record substitutions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evalclient.config import load_config
+from evalclient.engines import get_adapter
+from evalclient.errors import UsageError
+
+CONFIG = load_config(Path(__file__).resolve().parents[2] / "presets")
+
+
+def _flags(args: tuple[str, ...]) -> dict[str, str | None]:
+    flags: dict[str, str | None] = {}
+    for i, arg in enumerate(args):
+        if arg.startswith("--"):
+            nxt = args[i + 1] if i + 1 < len(args) else None
+            flags[arg] = None if nxt is None or nxt.startswith("--") else nxt
+    return flags
+
+
+def test_tgi_balanced_flags() -> None:
+    spec = get_adapter("tgi").launch_spec(CONFIG.model("qwen2.5_8b"), CONFIG.preset("balanced"), port=9000)
+    flags = _flags(spec.args)
+    assert flags["--model-id"] == "Qwen/Qwen2.5-7B-Instruct"
+    assert flags["--port"] == "9000"
+    assert flags["--hostname"] == "127.0.0.1"
+    assert flags["--dtype"] == "bfloat16"
+    assert flags["--max-batch-prefill-tokens"] == "8192"
+    assert flags["--cuda-graphs"] == "1,2,4,8,16,32"
+    assert "--quantize" not in flags
+    assert "--trust-remote-code" not in flags
+    assert spec.substitutions == ()
+    assert spec.base_url == "http://127.0.0.1:9000"
+
+
+def test_tgi_memory_optimized_quantizes_native_models() -> None:
+    spec = get_adapter("tgi").launch_spec(
+        CONFIG.model("qwen3_14b"), CONFIG.preset("memory_optimized"), port=1
+    )
+    flags = _flags(spec.args)
+    assert flags["--quantize"] == "fp8"
+    assert flags["--kv-cache-dtype"] == "fp8_e5m2"
+    assert flags["--max-batch-total-tokens"] == "32768"
+
+
+def test_tgi_records_substitution_for_remote_code_qwen() -> None:
+    spec = get_adapter("tgi").launch_spec(CONFIG.model("qwen_8b"), CONFIG.preset("memory_optimized"), port=1)
+    flags = _flags(spec.args)
+    assert "--quantize" not in flags
+    assert flags["--dtype"] == "bfloat16"
+    assert "--trust-remote-code" in flags
+    assert len(spec.substitutions) == 1
+    assert "quantize=fp8" in spec.substitutions[0]
+
+
+def test_vllm_and_sglang_flags() -> None:
+    model, preset = CONFIG.model("qwen2.5_14b"), CONFIG.preset("memory_optimized")
+    vllm = _flags(get_adapter("vllm").launch_spec(model, preset, port=2).args)
+    assert vllm["--quantization"] == "fp8"
+    assert vllm["--max-num-seqs"] == "64"
+    assert vllm["--max-model-len"] == "4096"
+    assert vllm["--gpu-memory-utilization"] == "0.8"
+    sglang_spec = get_adapter("sglang").launch_spec(model, preset, port=3)
+    sglang = _flags(sglang_spec.args)
+    assert sglang_spec.entrypoint == ("python3", "-m", "sglang.launch_server")
+    assert sglang["--mem-fraction-static"] == "0.8"
+    assert sglang["--max-running-requests"] == "64"
+    assert "--enable-metrics" in sglang
+
+
+def test_unknown_engine() -> None:
+    with pytest.raises(UsageError, match="valid engines: tgi, vllm, sglang"):
+        get_adapter("trt")

@@ -1,0 +1,51 @@
+"""The plan: the default sweep is 216 combinations in 18 deployments; sample caps follow the seed plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from evalclient.config import load_config
+from evalclient.planning import build_plan, samples_for
+
+PRESETS = Path(__file__).resolve().parents[2] / "presets"
+
+
+def test_default_sweep_is_216_combinations_in_18_deployments() -> None:
+    config = load_config(PRESETS)
+    plan = build_plan(
+        config,
+        models=config.sweep.models,
+        presets=config.sweep.presets,
+        datasets=tuple(config.sweep.datasets),
+        samples=None,
+        engine="tgi",
+        image=None,
+    )
+    assert plan.combinations == 216
+    assert len(plan.deployments) == 18
+    assert plan.deployments[0].key == "qwen2.5_8b_balanced"
+    assert plan.requests == 18 * (164 + 200 * 4 + 160 + 150 * 6)
+
+
+def test_samples_are_capped_per_dataset() -> None:
+    caps = {"humaneval": 164, "bfcl": 200, "gsm8k": 150}
+    assert samples_for("humaneval", 500, caps) == 164
+    assert samples_for("gsm8k", 10, caps) == 10
+    assert samples_for("bfcl", None, caps) == 200
+    assert samples_for("mmlu", None, caps) == 150
+    assert samples_for("mmlu", 42, caps) == 42
+
+
+def test_weights_estimate_follows_quantization() -> None:
+    config = load_config(PRESETS)
+    plan = build_plan(
+        config,
+        models=["qwen2.5_14b"],
+        presets=["balanced", "memory_optimized"],
+        datasets=["gsm8k"],
+        samples=5,
+        engine="tgi",
+        image=None,
+    )
+    bf16, fp8 = (d.weights_gb() for d in plan.deployments)
+    assert bf16 == 2 * fp8

@@ -1,0 +1,162 @@
+"""The demo data and the simulator's demo rules: each question hits only its own rules, and the scores
+of every model family come out as the rules file promises."""
+
+from __future__ import annotations
+
+import filecmp
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from evalclient.tasks import DatasetManager, get_task
+from evalclient.tasks.base import Sample
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "evalclient" / "sim" / "data" / "demo"
+RULES_FILE = ROOT / "evalclient" / "sim" / "data" / "demo_rules.yaml"
+FIXTURES = ROOT / "tests" / "fixtures"
+DATASETS = ("gsm8k", "arc_challenge")
+RULE_PREFIX = {"gsm8k": "gsm8k", "arc_challenge": "arc"}
+# served model id -> suffix of its own rules' names ("" = the default rule)
+MODELS = {
+    "Qwen/Qwen3-8B": "-qwen3",
+    "Qwen/Qwen3-14B": "-qwen3",
+    "Qwen/Qwen2.5-7B-Instruct": "-qwen2.5",
+    "Qwen/Qwen2.5-14B-Instruct": "-qwen2.5",
+    "Qwen/Qwen-7B-Chat": "-qwen1",
+    "Qwen/Qwen-14B-Chat": "-qwen1",
+    "tgi-sim": "",
+}
+# model family -> dataset -> the metrics the rules are written to produce
+EXPECTED: dict[str, dict[str, dict[str, Any]]] = {
+    "-qwen3": {
+        "gsm8k": {"accuracy": 11 / 12, "exact_match": 11 / 12, "num_failed_parse": 0},
+        "arc_challenge": {"accuracy": 11 / 12, "num_failed_parse": 0},
+    },
+    "-qwen2.5": {
+        "gsm8k": {"accuracy": 9 / 12, "exact_match": 8 / 12, "num_failed_parse": 0},
+        "arc_challenge": {"accuracy": 9 / 12, "num_failed_parse": 0},
+    },
+    "-qwen1": {
+        "gsm8k": {"accuracy": 6 / 12, "exact_match": 3 / 12, "num_failed_parse": 1},
+        "arc_challenge": {"accuracy": 6 / 12, "num_failed_parse": 1},
+    },
+    "": {
+        "gsm8k": {"accuracy": 1.0, "exact_match": 1.0, "num_failed_parse": 0},
+        "arc_challenge": {"accuracy": 1.0, "num_failed_parse": 0},
+    },
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    match: re.Pattern[str]
+    model: re.Pattern[str] | None
+    response: str
+
+
+def _rules() -> list[Rule]:
+    data = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
+    return [
+        Rule(
+            name=entry["name"],
+            match=re.compile(entry["match"], re.DOTALL),  # as the simulator compiles them
+            model=re.compile(entry["model"]) if "model" in entry else None,
+            response=entry["response"],
+        )
+        for entry in data["rules"]
+    ]
+
+
+def _samples(name: str) -> list[Sample]:
+    return DatasetManager(data_dir=DEMO).get_evaluation_samples(name, 100)
+
+
+def _prompt(name: str, sample: Sample) -> str:
+    """The text the simulator searches: the chat-templated messages."""
+    request = get_task(name).build_request(sample)
+    turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in request.messages)
+    return turns + "<|im_start|>assistant\n"
+
+
+def _prompts() -> dict[tuple[str, int], str]:
+    return {
+        (name, index): _prompt(name, sample)
+        for name in DATASETS
+        for index, sample in enumerate(_samples(name))
+    }
+
+
+def _first_rule(rules: list[Rule], prompt: str, model_id: str) -> Rule | None:
+    for rule in rules:
+        if (rule.model is None or rule.model.search(model_id)) and rule.match.search(prompt):
+            return rule
+    return None
+
+
+def test_demo_files_are_the_fixtures() -> None:
+    for name in DATASETS:
+        assert filecmp.cmp(DEMO / f"{name}.jsonl", FIXTURES / f"{name}.jsonl", shallow=False)
+        assert len(_samples(name)) == 12
+
+
+def test_arc_demo_has_numeric_and_five_labels() -> None:
+    label_sets = {tuple(s.row["choices"]["label"]) for s in _samples("arc_challenge")}
+    assert ("1", "2", "3", "4") in label_sets
+    assert ("A", "B", "C", "D", "E") in label_sets
+
+
+def test_every_rule_matches_exactly_one_demo_question() -> None:
+    prompts = _prompts()
+    for rule in _rules():
+        hits = [key for key, prompt in prompts.items() if rule.match.search(prompt)]
+        assert len(hits) == 1, f"{rule.name} matches {hits}"
+        (dataset, index) = hits[0]
+        number = index if dataset == "gsm8k" else index + 1
+        assert rule.name.startswith(f"{RULE_PREFIX[dataset]}-{number:02d}"), rule.name
+
+
+@pytest.mark.parametrize("model_id", sorted(MODELS))
+def test_each_question_gets_its_intended_rule(model_id: str) -> None:
+    rules = _rules()
+    own = {rule.name for rule in rules}
+    for (dataset, index), prompt in _prompts().items():
+        number = index if dataset == "gsm8k" else index + 1
+        base = f"{RULE_PREFIX[dataset]}-{number:02d}"
+        chosen = _first_rule(rules, prompt, model_id)
+        assert chosen is not None, f"no rule answers {base} for {model_id}"
+        expected = base + MODELS[model_id] if base + MODELS[model_id] in own else base
+        assert chosen.name == expected
+
+
+@pytest.mark.parametrize("model_id", sorted(MODELS))
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_models_score_as_the_rules_promise(model_id: str, dataset: str) -> None:
+    rules = _rules()
+    samples = _samples(dataset)
+    responses = {}
+    for sample in samples:
+        rule = _first_rule(rules, _prompt(dataset, sample), model_id)
+        assert rule is not None
+        responses[sample.id] = rule.response
+    metrics = get_task(dataset).score(samples, responses).metrics
+    expected = EXPECTED[MODELS[model_id]][dataset]
+    assert {key: metrics[key] for key in expected} == pytest.approx(expected)
+    assert metrics["num_samples"] == 12
+    assert metrics["num_missing"] == 0
+
+
+def test_the_simulator_reads_the_demo_rules() -> None:
+    rules_module = pytest.importorskip("evalclient.sim.rules")
+    rule_set = rules_module.load_rules(RULES_FILE)
+    mine = _rules()
+    for prompt in _prompts().values():
+        for model_id in MODELS:
+            rule = _first_rule(mine, prompt, model_id)
+            assert rule is not None
+            assert rule_set.answer(prompt, model_id) == rule.response

@@ -1,0 +1,98 @@
+"""The dataset registry: the twelve names in sweep order, sources, unknown and unimplemented names."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from evalclient.errors import EvalClientError, UsageError
+from evalclient.tasks import all_tasks, get_task, task_names
+from evalclient.tasks.base import Sample
+from evalclient.tasks.registry import SEED_CAPS, implemented_names
+
+SWEEP = [
+    "humaneval",
+    "mbpp",
+    "codet5",
+    "gsm8k",
+    "arc_challenge",
+    "hellaswag",
+    "mt_bench",
+    "alpaca_eval",
+    "mmlu",
+    "truthfulqa",
+    "bfcl",
+    "toolllama",
+]
+FAMILIES = {"coding", "reasoning", "instruction_following", "qa", "function_calling", "summarization"}
+
+
+def test_twelve_names_in_sweep_order() -> None:
+    assert task_names() == SWEEP
+    assert [task.name for task in all_tasks()] == SWEEP
+
+
+def test_only_gsm8k_and_arc_are_implemented() -> None:
+    assert implemented_names() == ["gsm8k", "arc_challenge"]
+    assert {task.name for task in all_tasks() if task.implemented} == {"gsm8k", "arc_challenge"}
+
+
+@pytest.mark.parametrize("name", SWEEP)
+def test_every_task_is_fully_described(name: str) -> None:
+    task = get_task(name)
+    assert task.family in FAMILIES
+    assert task.source.path
+    assert task.source.split
+    assert re.fullmatch(r"[0-9a-f]{40}|main", task.source.revision)
+    assert task.required_fields
+    assert name in SEED_CAPS
+
+
+@pytest.mark.parametrize(
+    ("name", "id_field"),
+    [("humaneval", "task_id"), ("mbpp", "task_id"), ("arc_challenge", "id"), ("bfcl", "id"), ("gsm8k", None)],
+)
+def test_id_fields_follow_the_design(name: str, id_field: str | None) -> None:
+    assert get_task(name).id_field == id_field
+
+
+def test_reference_sources() -> None:
+    gsm8k, arc = get_task("gsm8k").source, get_task("arc_challenge").source
+    assert (gsm8k.path, gsm8k.config, gsm8k.split) == ("openai/gsm8k", "main", "test")
+    assert (arc.path, arc.config, arc.split) == ("allenai/ai2_arc", "ARC-Challenge", "test")
+
+
+def test_unknown_name_lists_the_valid_ones() -> None:
+    with pytest.raises(UsageError) as caught:
+        get_task("gsm9k")
+    message = str(caught.value)
+    assert "gsm9k" in message
+    assert all(name in message for name in SWEEP)
+
+
+def test_names_are_case_insensitive() -> None:
+    assert get_task(" GSM8K ").name == "gsm8k"
+
+
+@pytest.mark.parametrize("name", [name for name in SWEEP if name not in {"gsm8k", "arc_challenge"}])
+def test_unimplemented_tasks_say_so(name: str) -> None:
+    task = get_task(name)
+    sample = Sample(id="0", row={})
+    expected = f"{name} is registered but not implemented yet; implemented: gsm8k, arc_challenge"
+    with pytest.raises(EvalClientError, match=re.escape(expected)):
+        task.build_request(sample)
+    with pytest.raises(EvalClientError, match=re.escape(expected)):
+        task.score([sample], {"0": "x"})
+
+
+def test_importing_tasks_keeps_heavy_libraries_out() -> None:
+    code = (
+        "import sys, evalclient.tasks\n"
+        "heavy = [m for m in ('datasets', 'pandas', 'pyarrow') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""
