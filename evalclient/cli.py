@@ -284,11 +284,12 @@ def sim(args: tuple[str, ...]) -> None:
 
 
 @cli.command()
-def cleanup() -> None:
+@click.option("--run", "run_id", help="Only the resources of this run id (see manifest.json).")
+def cleanup(run_id: str | None) -> None:
     """Remove every container and volume labelled evalclient.managed."""
     from evalclient.engines.docker import DockerEngine
 
-    removed = DockerEngine().cleanup()
+    removed = DockerEngine().cleanup(run_id)
     for item in removed:
         out.print(f"removed {item}")
     out.print(f"{len(removed)} resource(s) removed" if removed else "nothing to clean up")

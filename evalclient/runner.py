@@ -16,7 +16,7 @@ from evalclient.client import RequestRecord, ServerClient
 from evalclient.config import Config
 from evalclient.engines import LaunchSpec, get_adapter
 from evalclient.engines.budget import batch_token_budget
-from evalclient.engines.docker import ContainerEngine, DockerEngine, free_port
+from evalclient.engines.docker import RUN_LABEL, ContainerEngine, DockerEngine, free_port
 from evalclient.engines.lifecycle import Deployment, deployed, fetch_info
 from evalclient.engines.local import LocalSimulatorEngine
 from evalclient.errors import EvalClientError
@@ -190,7 +190,7 @@ class EvaluationRunner:
             return
         self.progress.note(f"starting {plan.key}: {spec.image}")
         labels = {
-            "evalclient.run_id": self.run_id,
+            RUN_LABEL: self.run_id,
             "evalclient.model": plan.model.key,
             "evalclient.preset": plan.preset.name,
         }

@@ -10,7 +10,7 @@ from types import TracebackType
 from typing import Any
 
 import aiohttp
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential, wait_random
 
 from evalclient.client.reasoning import split_reasoning
 from evalclient.client.sse import sse_data
@@ -91,7 +91,7 @@ class ServerClient:
         record = RequestRecord(id=request.id)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._max_retries + 1),
-            wait=wait_exponential_jitter(initial=self._retry_wait_s, max=30),
+            wait=wait_exponential(multiplier=self._retry_wait_s, max=30) + wait_random(0, self._retry_wait_s),
             retry=retry_if_exception_type(RetryableError),
             reraise=True,
         )

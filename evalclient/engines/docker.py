@@ -15,6 +15,7 @@ from evalclient.engines.base import LaunchSpec
 from evalclient.errors import DockerUnavailableError, EngineError
 
 MANAGED_LABEL = "evalclient.managed"
+RUN_LABEL = "evalclient.run_id"
 log = logging.getLogger(__name__)
 
 
@@ -154,13 +155,14 @@ class DockerEngine:
         except docker.errors.NotFound:
             return
 
-    def cleanup(self) -> list[str]:
-        """Remove every container and volume labelled evalclient.managed; return their names."""
+    def cleanup(self, run_id: str | None = None) -> list[str]:
+        """Remove the containers and volumes labelled evalclient.managed (of one run, if given)."""
+        labels = [MANAGED_LABEL] + ([f"{RUN_LABEL}={run_id}"] if run_id else [])
         removed: list[str] = []
-        for container in self.client.containers.list(all=True, filters={"label": MANAGED_LABEL}):
+        for container in self.client.containers.list(all=True, filters={"label": labels}):
             container.remove(force=True, v=True)
             removed.append(f"container {container.name}")
-        for volume in self.client.volumes.list(filters={"label": MANAGED_LABEL}):
+        for volume in self.client.volumes.list(filters={"label": labels}):
             volume.remove(force=True)
             removed.append(f"volume {volume.name}")
         return removed

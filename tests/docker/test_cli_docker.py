@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from evalclient.demo import demo_data_dir
-from evalclient.engines.docker import MANAGED_LABEL
+from evalclient.engines.docker import MANAGED_LABEL, RUN_LABEL
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("no_leftovers")]
 
@@ -129,14 +130,15 @@ def test_failed_deployment_exits_1_and_others_still_run(sim_image: str, tmp_path
 
 
 def test_cleanup_removes_labelled_leftovers(docker_client: Any, sim_image: str) -> None:
+    run_id = f"test-{uuid.uuid4().hex[:8]}"
     docker_client.containers.create(
         sim_image,
         ["--port", "1"],
         name="evalclient-test-leftover",
-        labels={MANAGED_LABEL: "true"},
+        labels={MANAGED_LABEL: "true", RUN_LABEL: run_id},
         network_mode="host",
     )
-    result = _cli("cleanup")
+    result = _cli("cleanup", "--run", run_id)
     assert result.returncode == 0, result.stderr
     assert "removed container evalclient-test-leftover" in result.stdout
     assert not docker_client.containers.list(all=True, filters={"name": "evalclient-test-leftover"})
