@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -17,6 +17,10 @@ from rich.console import Console
 from evalclient import __version__
 from evalclient.config import Config, load_config, resolve_names
 from evalclient.errors import EvalClientError, UsageError
+
+if TYPE_CHECKING:
+    from evalclient.planning import Plan
+    from evalclient.runner import RunOptions
 
 DEMO_MODELS = ("qwen2.5_8b", "qwen3_8b")
 DEMO_DATASETS = ("gsm8k", "arc_challenge")
@@ -126,8 +130,13 @@ def _selectors(function: Any) -> Any:
 @click.option("--endpoint", help="URL of a server that is already running (no container is started).")
 @click.option(
     "--data-dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
     help="Folder of <dataset>.jsonl|json|parquet files in the hub schema (offline runs).",
+)
+@click.option(
+    "--data-file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="One JSON/JSONL/Parquet file in the hub schema for the one dataset selected.",
 )
 @click.option("--concurrency", type=click.IntRange(min=1), help="Requests in flight per server.")
 @click.option("--seed", type=int, help="Sampling seed.")
@@ -166,30 +175,16 @@ def eval_all(ctx: click.Context, samples: int | None, output: Path | None, quiet
 
 
 def _run_selected(ctx: click.Context, opts: dict[str, Any]) -> None:
-    from evalclient.planning import build_plan
     from evalclient.runner import RunOptions
 
     config = _config(ctx)
-    models, presets, datasets = _selection(
-        config, opts.get("models"), opts.get("presets"), opts.get("datasets")
-    )
-    _require_implemented(datasets)
-    engine = opts.get("engine") or config.sweep.engine.kind
-    image = opts.get("image") or (config.sweep.engine.image if engine == config.sweep.engine.kind else None)
-    plan = build_plan(
-        config,
-        models=models,
-        presets=presets,
-        datasets=datasets,
-        samples=opts.get("samples"),
-        engine=engine,
-        image=image,
-    )
+    plan = _plan_from(config, opts, require_implemented=True)
     options = RunOptions(
         output=opts.get("output") or Path(config.sweep.output),
         endpoint=opts.get("endpoint"),
         gpus=() if opts.get("endpoint") else _parse_gpus(opts.get("gpus") or "auto"),
         data_dir=opts.get("data_dir"),
+        data_files=_data_files(plan, opts.get("data_file")),
         seed=opts.get("seed") or config.sweep.seed,
         concurrency=opts.get("concurrency") or config.sweep.client.concurrency,
         request_timeout_s=config.sweep.client.request_timeout_s,
@@ -201,7 +196,19 @@ def _run_selected(ctx: click.Context, opts: dict[str, Any]) -> None:
     _execute(config, plan, options, quiet=bool(opts.get("quiet")))
 
 
-def _execute(config: Config, plan: Any, options: Any, *, quiet: bool) -> None:
+def _data_files(plan: Plan, data_file: Path | None) -> dict[str, Path]:
+    if data_file is None:
+        return {}
+    names = {job.name for d in plan.deployments for job in d.datasets}
+    if len(names) != 1:
+        raise UsageError(
+            f"--data-file needs exactly one dataset, but {len(names)} are selected",
+            "pass --datasets NAME, or use --data-dir with one <dataset>.jsonl file each",
+        )
+    return {names.pop(): data_file}
+
+
+def _execute(config: Config, plan: Plan, options: RunOptions, *, quiet: bool) -> None:
     from evalclient.progress import Progress
     from evalclient.report import render_summary, summary_rows, write_summary
     from evalclient.runner import EvaluationRunner
@@ -250,25 +257,29 @@ async def _with_signals(work: Any) -> Any:
 def plan(ctx: click.Context, /, **opts: Any) -> None:
     """Dry run: combinations, deployments, flags, GPU fit and estimated time; starts nothing."""
     from evalclient.plan_view import render_plan
+
+    render_plan(_plan_from(_config(ctx), opts, require_implemented=False), out)
+
+
+def _plan_from(config: Config, opts: dict[str, Any], *, require_implemented: bool) -> Plan:
+    """The plan for the selectors in `opts` (names checked; the sweep's image unless another engine)."""
     from evalclient.planning import build_plan
 
-    config = _config(ctx)
     models, presets, datasets = _selection(
         config, opts.get("models"), opts.get("presets"), opts.get("datasets")
     )
+    if require_implemented:
+        _require_implemented(datasets)
     engine = opts.get("engine") or config.sweep.engine.kind
     image = opts.get("image") or (config.sweep.engine.image if engine == config.sweep.engine.kind else None)
-    render_plan(
-        build_plan(
-            config,
-            models=models,
-            presets=presets,
-            datasets=datasets,
-            samples=opts.get("samples"),
-            engine=engine,
-            image=image,
-        ),
-        out,
+    return build_plan(
+        config,
+        models=models,
+        presets=presets,
+        datasets=datasets,
+        samples=opts.get("samples"),
+        engine=engine,
+        image=image,
     )
 
 
@@ -374,6 +385,32 @@ def presets_show(ctx: click.Context, name: str, engine: str, model_name: str) ->
 @cli.group()
 def datasets() -> None:
     """Inspect the datasets."""
+
+
+@datasets.command("fetch")
+@click.option("--datasets", "names", help="Comma list of datasets (default: the sweep's).")
+@click.option(
+    "--output", type=click.Path(path_type=Path), help="Results folder whose cache/datasets to fill."
+)
+@click.pass_context
+def datasets_fetch(ctx: click.Context, names: str | None, output: Path | None) -> None:
+    """Download the pinned hub splits into the cache, for offline runs later."""
+    from evalclient.results import ResultsOrganizer
+    from evalclient.tasks import DatasetManager, task_names
+
+    config = _config(ctx)
+    selected = resolve_names(names, task_names() if names else config.sweep.datasets, "dataset")
+    cache = ResultsOrganizer(output or Path(config.sweep.output)).datasets_cache
+    manager = DatasetManager(None, cache)
+    failed = 0
+    for name in selected:
+        try:
+            out.print(f"{name}: {len(manager.rows(name))} rows cached in {cache}")
+        except EvalClientError as exc:
+            failed += 1
+            err.print(f"[red]{name}:[/red] {exc}", soft_wrap=True)
+    if failed:
+        sys.exit(1)
 
 
 @datasets.command("list")

@@ -39,6 +39,7 @@ class RunOptions:
     endpoint: str | None = None
     gpus: tuple[int, ...] = ()
     data_dir: Path | None = None
+    data_files: dict[str, Path] = field(default_factory=dict)
     seed: int = 1234
     concurrency: int = 32
     request_timeout_s: float = 600
@@ -81,7 +82,9 @@ class EvaluationRunner:
         self.options = options
         self.run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
         self.results = ResultsOrganizer(options.output)
-        self.datasets = DatasetManager(options.data_dir, self.results.datasets_cache, options.seed)
+        self.datasets = DatasetManager(
+            options.data_dir, self.results.datasets_cache, options.seed, data_files=options.data_files
+        )
         self.progress = progress or Progress(enabled=False)
         self.summary = RunSummary(self.run_id)
         self.adapter = get_adapter(plan.engine)

@@ -69,6 +69,9 @@ def write_summary(results: ResultsOrganizer, rows: list[dict[str, Any]]) -> list
 
 def render_summary(rows: list[dict[str, Any]], console: Console) -> None:
     """Print the summary table."""
+    if not rows:
+        console.print("no combination completed in this run")
+        return
     table = Table(title="evaluation summary", show_lines=False)
     for header in (
         "model",

@@ -116,3 +116,34 @@ def test_listing_commands() -> None:
     assert datasets.returncode == 0
     assert "arc_challenge" in datasets.stdout
     assert "toolllama" in datasets.stdout
+
+
+def test_data_file_needs_one_dataset(tmp_path: Path, fixtures_dir: Path) -> None:
+    line = _one_error_line(
+        _cli(
+            "run",
+            "--datasets",
+            "gsm8k,arc_challenge",
+            "--data-file",
+            str(fixtures_dir / "gsm8k.jsonl"),
+            "--gpus",
+            "none",
+            "--output",
+            str(tmp_path),
+        )
+    )
+    assert "--data-file needs exactly one dataset, but 2 are selected" in line
+
+
+def test_data_file_feeds_the_run(tmp_path: Path, fixtures_dir: Path) -> None:
+    import json
+
+    bad = tmp_path / "gsm8k.jsonl"
+    bad.write_text(json.dumps({"question": "no answer field"}) + "\n")
+    result = _cli(
+        *("run", "--models", "qwen2.5_8b", "--presets", "balanced", "--datasets", "gsm8k", "--quiet"),
+        *("--data-file", str(bad), "--endpoint", "http://127.0.0.1:9", "--output", str(tmp_path / "o")),
+    )
+    assert result.returncode == 1
+    assert "gsm8k.jsonl" in result.stderr
+    assert "answer" in result.stderr
