@@ -7,12 +7,13 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from evalclient.client import RequestRecord, ServerClient
+from evalclient.client.thinking import apply_thinking_mode
 from evalclient.config import Config
 from evalclient.engines import LaunchSpec, get_adapter
 from evalclient.engines.budget import batch_token_budget
@@ -255,10 +256,9 @@ class EvaluationRunner:
         fingerprint: str,
     ) -> None:
         task = get_task(name)
-        requests = [task.build_request(s) for s in samples]
-        thinking = _thinking_body(plan)
-        if thinking:
-            requests = [replace(r, extra_body={**r.extra_body, **thinking}) for r in requests]
+        requests = [
+            apply_thinking_mode(task.build_request(s), plan.model.thinking, self.plan.engine) for s in samples
+        ]
         with self.progress.task(f"{plan.key} {name}", total=len(requests)) as advance, monitor.window(name):
             records = await client.run(requests, on_done=lambda _r: advance())
         responses = {r.id: r.response for r in records if r.ok}
@@ -333,12 +333,6 @@ class EvaluationRunner:
             "at": _now(),
         }
         self.results.save_manifest(self._manifest)
-
-
-def _thinking_body(plan: DeploymentPlan) -> dict[str, Any]:
-    if plan.model.thinking == "none":
-        return {}
-    return {"chat_template_kwargs": {"enable_thinking": plan.model.thinking == "enabled"}}
 
 
 def _prediction_row(record: RequestRecord, verdict: dict[str, Any]) -> dict[str, Any]:
