@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install lint format test test-unit test-docker demo eval-all sim-image bench cleanup clean
+.PHONY: install lint format docker-engine test test-unit test-docker demo eval-all sim-image bench cleanup clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,22 +23,25 @@ format: $(STAMP)
 	$(BIN)/ruff format evalclient tests
 	$(BIN)/ruff check --fix evalclient tests
 
-test: lint  ## lint, then the unit, docker and gpu tiers (tiers that cannot run say why)
+docker-engine:  ## make a Docker engine reachable where that is safe (see compose/ensure-docker.sh)
+	@bash compose/ensure-docker.sh
+
+test: lint docker-engine  ## lint, then the unit, docker and gpu tiers (tiers that cannot run say why)
 	$(BIN)/pytest -q -rs tests
 
 test-unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
-test-docker: $(STAMP)
+test-docker: $(STAMP) docker-engine
 	$(BIN)/pytest -q -rs tests/docker
 
-demo: $(STAMP)  ## 2 models x 3 presets x 2 datasets against the TGI simulator
+demo: $(STAMP) docker-engine  ## 2 models x 3 presets x 2 datasets against the TGI simulator
 	$(BIN)/evalclient demo
 
 eval-all: $(STAMP)  ## the whole default sweep; needs a GPU host with nvidia-container-toolkit
 	$(BIN)/evalclient eval-all
 
-sim-image: $(STAMP)  ## build the simulator image offline (idempotent)
+sim-image: $(STAMP) docker-engine  ## build the simulator image offline (idempotent)
 	$(BIN)/python -m evalclient.sim.image
 
 bench: $(STAMP)  ## client throughput against the simulator

@@ -20,7 +20,7 @@ from evalclient.engines.budget import batch_token_budget
 from evalclient.engines.docker import RUN_LABEL, ContainerEngine, DockerEngine, free_port
 from evalclient.engines.lifecycle import Deployment, deployed, fetch_info
 from evalclient.engines.local import LocalSimulatorEngine
-from evalclient.errors import EvalClientError
+from evalclient.errors import EvalClientError, ServerError
 from evalclient.logs import run_logging
 from evalclient.monitor import LivePerformanceMonitor
 from evalclient.planning import DeploymentPlan, Plan
@@ -45,6 +45,7 @@ class RunOptions:
     concurrency: int = 32
     request_timeout_s: float = 600
     max_retries: int = 5
+    retry_wait_s: float = 0.5
     ready_timeout_s: float = 1800
     resume: bool = True
     local_simulator: bool = False
@@ -127,11 +128,20 @@ class EvaluationRunner:
             if not todo:
                 return
             async with self._server(plan, spec) as server:
-                await self._evaluate_on(plan, server, todo)
-        except EvalClientError as exc:
-            log.error("%s failed: %s", plan.key, exc)
-            self.progress.note(f"[red]✗ {plan.key}: {exc.message.splitlines()[0]}")
-            self._fail_remaining(plan, str(exc))
+                await self._evaluate_on(plan, spec, server, todo)
+        except Exception as exc:
+            self._fail_remaining(plan, self._failure(plan.key, exc))
+
+    def _failure(self, where: str, exc: Exception) -> str:
+        """Log a failure (with its traceback when it is not one of ours) and return its message."""
+        if isinstance(exc, EvalClientError):
+            log.error("%s failed: %s", where, exc)
+            message = str(exc)
+        else:  # a bug or an unexpected library error: keep the traceback in the log, go on with the sweep
+            log.exception("%s failed unexpectedly", where)
+            message = f"unexpected {type(exc).__name__}: {exc} (traceback in logs/model_evaluation/)"
+        self.progress.note(f"[red]✗ {where}: {message.splitlines()[0]}")
+        return message
 
     async def _load_samples(self, plan: DeploymentPlan) -> dict[str, list[Sample] | EvalClientError]:
         loaded: dict[str, list[Sample] | EvalClientError] = {}
@@ -160,30 +170,35 @@ class EvaluationRunner:
         samples: dict[str, list[Sample] | EvalClientError],
         spec: LaunchSpec,
         image_id: str | None,
-    ) -> dict[str, tuple[list[Sample], str]]:
-        """Datasets still to run, with their fingerprints; load failures and complete ones are recorded."""
-        todo: dict[str, tuple[list[Sample], str]] = {}
+    ) -> dict[str, list[Sample]]:
+        """Datasets still to run; load failures and combinations already complete are recorded."""
+        todo: dict[str, list[Sample]] = {}
         for name, loaded in samples.items():
             if isinstance(loaded, EvalClientError):
                 self._record(Outcome(plan.model.key, plan.preset.name, name, "failed", str(loaded)))
                 continue
-            fingerprint = combination_fingerprint(
-                model_id=plan.model.hub_id,
-                model_revision=plan.model.revision,
-                launch_args=spec.args,
-                image=spec.image if not self.options.endpoint else self.options.endpoint,
-                image_id=image_id,
-                dataset_revision=self.datasets.dataset_fingerprint(name),
-                sample_ids=[s.id for s in loaded],
-            )
+            fingerprint = self._fingerprint(plan, spec, image_id, name, loaded)
             stored = self.results.load_detailed_metrics(plan.model.key, plan.preset.name, name)
-            if self.options.resume and stored and stored.get("fingerprint") == fingerprint:
+            if self.options.resume and _is_complete(stored, fingerprint):
                 path = self.results.detailed_metrics_path(plan.model.key, plan.preset.name, name)
                 self._record(Outcome(plan.model.key, plan.preset.name, name, "skipped", None, str(path)))
                 self.progress.note(f"[dim]↷ {plan.key}/{name}: complete in {path.name}, skipped")
                 continue
-            todo[name] = (loaded, fingerprint)
+            todo[name] = loaded
         return todo
+
+    def _fingerprint(
+        self, plan: DeploymentPlan, spec: LaunchSpec, image_id: str | None, name: str, samples: list[Sample]
+    ) -> str:
+        return combination_fingerprint(
+            model_id=plan.model.hub_id,
+            model_revision=plan.model.revision,
+            launch_args=spec.args,
+            image=self.options.endpoint or spec.image,
+            image_id=image_id,
+            dataset_revision=self.datasets.dataset_fingerprint(name),
+            sample_ids=[s.id for s in samples],
+        )
 
     @asynccontextmanager
     async def _server(self, plan: DeploymentPlan, spec: LaunchSpec) -> AsyncIterator[Deployment]:
@@ -212,7 +227,7 @@ class EvaluationRunner:
             yield server
 
     async def _evaluate_on(
-        self, plan: DeploymentPlan, server: Deployment, todo: dict[str, tuple[list[Sample], str]]
+        self, plan: DeploymentPlan, spec: LaunchSpec, server: Deployment, todo: dict[str, list[Sample]]
     ) -> None:
         model_name = plan.model.hub_id
         async with ServerClient(
@@ -221,6 +236,7 @@ class EvaluationRunner:
             concurrency=self.options.concurrency,
             request_timeout_s=self.options.request_timeout_s,
             max_retries=self.options.max_retries,
+            retry_wait_s=self.options.retry_wait_s,
         ) as client:
             monitor = LivePerformanceMonitor(
                 engine=self.plan.engine,
@@ -231,8 +247,16 @@ class EvaluationRunner:
             )
             try:
                 await monitor.start()
-                for name, (samples, fingerprint) in todo.items():
-                    await self._evaluate_dataset(plan, server, client, monitor, name, samples, fingerprint)
+                image_id = server.container.image_id if server.container and not self._local else None
+                for name, samples in todo.items():
+                    fingerprint = self._fingerprint(plan, spec, image_id, name, samples)
+                    try:
+                        await self._evaluate_dataset(
+                            plan, server, client, monitor, name, samples, fingerprint
+                        )
+                    except Exception as exc:  # one dataset's failure never stops the next
+                        message = self._failure(f"{plan.key}/{name}", exc)
+                        self._record(Outcome(plan.model.key, plan.preset.name, name, "failed", message))
             finally:
                 await monitor.stop()
                 self.results.save_performance_samples(
@@ -261,6 +285,11 @@ class EvaluationRunner:
         ]
         with self.progress.task(f"{plan.key} {name}", total=len(requests)) as advance, monitor.window(name):
             records = await client.run(requests, on_done=lambda _r: advance())
+        failed = [r for r in records if not r.ok]
+        if records and len(failed) == len(records):
+            rows = [_prediction_row(r, {}) for r in records]
+            self.results.save_predictions(plan.model.key, plan.preset.name, name, rows)
+            raise ServerError(f"all {len(records)} requests failed; the first: {failed[0].error}")
         responses = {r.id: r.response for r in records if r.ok}
         score = task.score(samples, responses)
         performance = monitor.performance_metrics(name, records)
@@ -284,15 +313,19 @@ class EvaluationRunner:
             "predictions_file": str(views[0].relative_to(self.results.base_dir)),
         }
         path = self.results.save_detailed_metrics(plan.model.key, plan.preset.name, name, record)
-        failed = sum(1 for r in records if not r.ok)
         logging.getLogger("evalclient.dataset").info(
             "%s/%s: %d samples, %d request errors, metrics %s",
             plan.key,
             name,
             len(samples),
-            failed,
+            len(failed),
             score.metrics,
         )
+        if failed:
+            self.progress.note(
+                f"[yellow]{plan.key}/{name}: {len(failed)} of {len(records)} requests failed "
+                "(scored as wrong; the next run retries this combination)"
+            )
         self._record(Outcome(plan.model.key, plan.preset.name, name, "complete", None, str(path)))
 
     def _fail_remaining(self, plan: DeploymentPlan, error: str) -> None:
@@ -333,6 +366,13 @@ class EvaluationRunner:
             "at": _now(),
         }
         self.results.save_manifest(self._manifest)
+
+
+def _is_complete(stored: dict[str, Any] | None, fingerprint: str) -> bool:
+    """Stored metrics of the same fingerprint whose requests all succeeded."""
+    if not stored or stored.get("fingerprint") != fingerprint:
+        return False
+    return (stored.get("performance_metrics") or {}).get("num_errors") == 0
 
 
 def _prediction_row(record: RequestRecord, verdict: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,106 @@
+"""The runner against the real simulator in-process (endpoint mode): outcomes, resume and isolation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from evalclient.config import load_config
+from evalclient.demo import demo_data_dir
+from evalclient.planning import build_plan
+from evalclient.runner import EvaluationRunner, RunOptions
+from evalclient.sim import create_app
+from evalclient.sim.config import SimConfig
+from evalclient.sim.rules import load_rules
+
+CONFIG = load_config(Path(__file__).resolve().parents[2] / "presets")
+Start = Callable[..., Any]
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Start]:
+    servers: list[TestServer] = []
+
+    async def start(**overrides: Any) -> str:
+        config = SimConfig.for_profile("fast", model_id="Qwen/Qwen2.5-7B-Instruct", **overrides)
+        rules = load_rules(Path(demo_data_dir()).parent / "demo_rules.yaml")
+        server = TestServer(create_app(config, rules), host="127.0.0.1")
+        await server.start_server()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.port}"
+
+    yield start
+    for server in servers:
+        await server.close()
+
+
+def _runner(
+    endpoint: str, out: Path, datasets: tuple[str, ...] = ("gsm8k", "arc_challenge"), **kw: Any
+) -> Any:
+    plan = build_plan(CONFIG, models=["qwen2.5_8b"], presets=["balanced"], datasets=datasets, samples=5,
+                      engine="tgi", image=None)  # fmt: skip
+    options = RunOptions(output=out, endpoint=endpoint, data_dir=demo_data_dir(), retry_wait_s=0.01, **kw)
+    return EvaluationRunner(CONFIG, plan, options)
+
+
+async def test_complete_then_resumed(sim: Start, tmp_path: Path) -> None:
+    url = await sim()
+    first = await _runner(url, tmp_path).run()
+    assert [(o.dataset, o.status) for o in first.outcomes] == [
+        ("gsm8k", "complete"),
+        ("arc_challenge", "complete"),
+    ]
+    record = json.loads((tmp_path / "metrics/detailed/qwen2.5_8b_balanced_gsm8k.json").read_text())
+    assert record["num_samples"] == 5
+    assert record["performance_metrics"]["num_errors"] == 0
+    assert record["provenance"]["server_info"]["model_id"] == "Qwen/Qwen2.5-7B-Instruct"
+    second = await _runner(url, tmp_path).run()
+    assert [o.status for o in second.outcomes] == ["skipped", "skipped"]
+    third = await _runner(url, tmp_path, resume=False).run()
+    assert [o.status for o in third.outcomes] == ["complete", "complete"]
+
+
+async def test_all_requests_failing_is_a_failed_combination(sim: Start, tmp_path: Path) -> None:
+    url = await sim(fault_503_first=1000)
+    summary = await _runner(url, tmp_path, max_retries=1).run()
+    assert [o.status for o in summary.outcomes] == ["failed", "failed"]
+    assert "all 5 requests failed" in (summary.outcomes[0].error or "")
+    assert not list((tmp_path / "metrics/detailed").iterdir())
+    assert len(list((tmp_path / "predictions/by_model/qwen2.5_8b").iterdir())) == 2
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["combinations"]["qwen2.5_8b/balanced/gsm8k"]["status"] == "failed"
+
+
+async def test_partial_failures_are_scored_and_rerun_next_time(sim: Start, tmp_path: Path) -> None:
+    url = await sim(fault_stream_error_every=2)
+    summary = await _runner(url, tmp_path, datasets=("gsm8k",), max_retries=0).run()
+    assert [o.status for o in summary.outcomes] == ["complete"]
+    record = json.loads((tmp_path / "metrics/detailed/qwen2.5_8b_balanced_gsm8k.json").read_text())
+    assert record["performance_metrics"]["num_errors"] > 0
+    assert record["dataset_metrics"]["num_missing"] == record["performance_metrics"]["num_errors"]
+    again = await _runner(url, tmp_path, datasets=("gsm8k",), max_retries=0).run()
+    assert [o.status for o in again.outcomes] == ["complete"]  # not skipped: it had errors
+
+
+async def test_unexpected_error_in_one_dataset_does_not_stop_the_next(
+    sim: Start, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evalclient.tasks import get_task
+
+    def broken(*_args: Any) -> Any:
+        raise RuntimeError("scorer bug")
+
+    monkeypatch.setattr(type(get_task("gsm8k")), "score", broken)
+    summary = await _runner(await sim(), tmp_path).run()
+    assert [(o.dataset, o.status) for o in summary.outcomes] == [
+        ("gsm8k", "failed"),
+        ("arc_challenge", "complete"),
+    ]
+    assert "unexpected RuntimeError: scorer bug" in (summary.outcomes[0].error or "")
+    log = next((tmp_path / "logs/model_evaluation").glob("run_*.log")).read_text()
+    assert "Traceback" in log
