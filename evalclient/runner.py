@@ -307,8 +307,8 @@ class EvaluationRunner:
             "fingerprint": fingerprint,
             "num_samples": len(samples),
             "dataset_metrics": score.metrics,
-            "performance_metrics": performance.metrics,
-            "performance_unavailable": performance.unavailable,
+            "performance_metrics": {**performance.metrics, "time_to_ready_s": server.ready_s},
+            "performance_unavailable": {**performance.unavailable, **_ready_reason(server)},
             "provenance": server.provenance(),
             "predictions_file": str(views[0].relative_to(self.results.base_dir)),
         }
@@ -366,6 +366,12 @@ class EvaluationRunner:
             "at": _now(),
         }
         self.results.save_manifest(self._manifest)
+
+
+def _ready_reason(server: Deployment) -> dict[str, str]:
+    if server.ready_s is not None:
+        return {}
+    return {"time_to_ready_s": "the server was already running (--endpoint)"}
 
 
 def _is_complete(stored: dict[str, Any] | None, fingerprint: str) -> bool:

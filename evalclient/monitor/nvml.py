@@ -133,7 +133,12 @@ class NvmlSampler:
         if self._thread is not None:
             return
         if not self.gpu_indices:
-            self.reason = "no GPU assigned to this deployment"
+            probe = probe_gpus(self._nvml)  # once per deployment; quick when there is no driver
+            self.reason = (
+                f"no NVIDIA GPU visible ({probe.reason})"
+                if not probe.available
+                else f"no GPU assigned to this deployment ({probe.count} visible; see --gpus)"
+            )
             self.ready.set()
             return
         self._thread = threading.Thread(target=self._run, name="evalclient-nvml-sampler", daemon=True)

@@ -59,6 +59,7 @@ def test_run_writes_results_tree_and_resumes(sim_image: str, tmp_path: Path) -> 
     assert 0.0 <= record["dataset_metrics"]["accuracy"] <= 1.0
     perf = record["performance_metrics"]
     assert perf["throughput_tokens_per_second"] > 0
+    assert perf["time_to_ready_s"] > 0
     assert perf["gpu_utilization_percent"] is None
     assert "gpu_utilization_percent" in record["performance_unavailable"]
     assert record["provenance"]["image"] == sim_image

@@ -202,7 +202,19 @@ def test_no_gpu_indices_starts_no_thread() -> None:
     sampler.start()
     assert sampler.ready.is_set()
     assert sampler.thread is None
-    assert sampler.reason == "no GPU assigned to this deployment"
+    assert sampler.reason == "no GPU assigned to this deployment (2 visible; see --gpus)"
+
+
+def test_no_gpu_indices_and_no_driver_says_why() -> None:
+    class NoDriver(FakeNvml):
+        def nvmlInit(self) -> None:
+            raise RuntimeError("NVML Shared Library Not Found")
+
+    sampler = NvmlSampler([], nvml=NoDriver())
+    sampler.start()
+    assert sampler.reason is not None
+    assert sampler.reason.startswith("no NVIDIA GPU visible (NVML: ")
+    assert "NVML Shared Library Not Found" in sampler.reason
 
 
 def test_unexpected_exception_stops_the_sampler_with_reason() -> None:

@@ -58,6 +58,10 @@ async def test_complete_then_resumed(sim: Start, tmp_path: Path) -> None:
     record = json.loads((tmp_path / "metrics/detailed/qwen2.5_8b_balanced_gsm8k.json").read_text())
     assert record["num_samples"] == 5
     assert record["performance_metrics"]["num_errors"] == 0
+    assert record["performance_metrics"]["time_to_ready_s"] is None
+    assert (
+        record["performance_unavailable"]["time_to_ready_s"] == "the server was already running (--endpoint)"
+    )
     assert record["provenance"]["server_info"]["model_id"] == "Qwen/Qwen2.5-7B-Instruct"
     second = await _runner(url, tmp_path).run()
     assert [o.status for o in second.outcomes] == ["skipped", "skipped"]
