@@ -25,14 +25,15 @@ def render_plan(plan: Plan, console: Console) -> None:
         spec = adapter.launch_spec(dep.model, dep.preset, port=0, image=plan.image)
         notes.extend(spec.substitutions)
         jobs = ", ".join(f"{j.name} ({j.samples})" for j in dep.datasets)
+        weights = dep.weights_gb(spec.quantize)
         table.add_row(
             str(number),
             dep.model.key,
             dep.preset.name,
             dep.model.hub_id,
             jobs,
-            f"~{dep.weights_gb():.0f} GB",
-            _fit(dep.weights_gb(), dep.preset.gpu_memory_fraction, gpu_gb),
+            f"~{weights:.0f} GB",
+            _fit(weights, dep.preset.gpu_memory_fraction, gpu_gb),
         )
     console.print(table)
     for note in dict.fromkeys(notes):
@@ -43,13 +44,21 @@ def render_plan(plan: Plan, console: Console) -> None:
         else f"no GPU visible ({probe.reason})"
     )
     console.print(
-        f"{plan.combinations} combinations in {len(plan.deployments)} deployments, "
-        f"{plan.requests} requests; {gpu_line}"
+        f"{_count(plan.combinations, 'combination')} in {_count(len(plan.deployments), 'deployment')}, "
+        f"{_count(plan.requests, 'request')}; {gpu_line}"
     )
     console.print(
-        f"estimated time: ~{plan.estimated_minutes() / 60:.1f} h at the seed plan's 1.5 min per "
+        f"estimated time: ~{_duration(plan.estimated_minutes())} at the seed plan's 1.5 min per "
         "combination, plus model start-up per deployment"
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _duration(minutes: float) -> str:
+    return f"{minutes / 60:.1f} h" if minutes >= 90 else f"{minutes:.0f} min"
 
 
 def _fit(weights_gb: float, fraction: float, gpu_gb: float | None) -> str:

@@ -41,9 +41,9 @@ class DeploymentPlan:
     def key(self) -> str:
         return f"{self.model.key}_{self.preset.name}"
 
-    def weights_gb(self) -> float:
-        """Approximate weight memory (GB) at the preset's precision."""
-        return self.model.params_b * _BYTES_PER_PARAM.get(self.preset.quantize, 2.0)
+    def weights_gb(self, quantize: str | None = None) -> float:
+        """Approximate weight memory (GB) at the precision served (the engine's, where it substituted)."""
+        return self.model.params_b * _BYTES_PER_PARAM.get(quantize, 2.0)
 
 
 @dataclass(frozen=True)

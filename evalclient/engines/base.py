@@ -24,6 +24,7 @@ class LaunchSpec:
     health_path: str = "/health"
     metrics_path: str = "/metrics"
     substitutions: tuple[str, ...] = ()
+    quantize: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -46,21 +47,26 @@ class EngineAdapter(ABC):
         self, model: ModelSpec, preset: Preset, *, port: int, image: str | None = None
     ) -> LaunchSpec:
         """Map the preset to this engine's flags; knobs it cannot honour become recorded substitutions."""
-        args, substitutions = self.launch_args(model, preset, port=port)
+        effective, substitutions = self.honoured(model, preset)
         return LaunchSpec(
             engine=self.kind,
             image=image or self.default_image,
-            args=tuple(args),
+            args=tuple(self.launch_args(model, effective, port=port)),
             port=port,
             entrypoint=self.entrypoint(),
             environment=self.environment(),
             cache_mount=self.cache_mount,
             substitutions=tuple(substitutions),
+            quantize=effective.quantize,
         )
 
+    def honoured(self, model: ModelSpec, preset: Preset) -> tuple[Preset, list[str]]:
+        """The preset as this engine can serve `model`, and a sentence for every knob it had to change."""
+        return preset, []
+
     @abstractmethod
-    def launch_args(self, model: ModelSpec, preset: Preset, *, port: int) -> tuple[list[str], list[str]]:
-        """The launcher flags and the list of substitutions made (empty when every knob was honoured)."""
+    def launch_args(self, model: ModelSpec, preset: Preset, *, port: int) -> list[str]:
+        """The launcher flags for a preset the engine honours in full."""
 
     def entrypoint(self) -> tuple[str, ...] | None:
         """An entrypoint override, where the image's own does not launch the server."""

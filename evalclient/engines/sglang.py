@@ -18,7 +18,7 @@ class SGLangAdapter(EngineAdapter):
     def entrypoint(self) -> tuple[str, ...] | None:
         return ("python3", "-m", "sglang.launch_server")
 
-    def launch_args(self, model: ModelSpec, preset: Preset, *, port: int) -> tuple[list[str], list[str]]:
+    def launch_args(self, model: ModelSpec, preset: Preset, *, port: int) -> list[str]:
         args = ["--model-path", model.hub_id, "--revision", model.revision, "--host", "127.0.0.1"]
         args += ["--port", str(port), "--enable-metrics"]
         flag(args, "--dtype", preset.dtype)
@@ -31,4 +31,4 @@ class SGLangAdapter(EngineAdapter):
         flag(args, "--mem-fraction-static", preset.gpu_memory_fraction)
         if model.trust_remote_code:
             args.append("--trust-remote-code")
-        return args, []
+        return args

@@ -19,20 +19,22 @@ class TGIAdapter(EngineAdapter):
     default_image = TGI_IMAGE
     cache_mount = "/data"
 
-    def launch_args(self, model: ModelSpec, preset: Preset, *, port: int) -> tuple[list[str], list[str]]:
+    def honoured(self, model: ModelSpec, preset: Preset) -> tuple[Preset, list[str]]:
+        if model.family in _NATIVE_FAMILIES or not (preset.quantize or preset.kv_cache_dtype):
+            return preset, []
+        note = (
+            f"{model.key}: TGI serves {model.hub_id} through remote code, which cannot apply "
+            f"quantize={preset.quantize} / kv_cache_dtype={preset.kv_cache_dtype}; served in bfloat16 instead"
+        )
+        changes = {"quantize": None, "kv_cache_dtype": None, "dtype": "bfloat16"}
+        return preset.model_copy(update=changes), [note]
+
+    def launch_args(self, model: ModelSpec, preset: Preset, *, port: int) -> list[str]:
         args = ["--model-id", model.hub_id, "--revision", model.revision, "--hostname", "127.0.0.1"]
         args += ["--port", str(port), "--usage-stats", "off"]
-        substitutions: list[str] = []
-        quantize, kv_dtype, dtype = preset.quantize, preset.kv_cache_dtype, preset.dtype
-        if model.family not in _NATIVE_FAMILIES and (quantize or kv_dtype):
-            substitutions.append(
-                f"{model.key}: TGI serves {model.hub_id} through remote code, which cannot apply "
-                f"quantize={quantize} / kv_cache_dtype={kv_dtype}; served in bfloat16 instead"
-            )
-            quantize, kv_dtype, dtype = None, None, "bfloat16"
-        flag(args, "--dtype", dtype)
-        flag(args, "--quantize", quantize)
-        flag(args, "--kv-cache-dtype", kv_dtype)
+        flag(args, "--dtype", preset.dtype)
+        flag(args, "--quantize", preset.quantize)
+        flag(args, "--kv-cache-dtype", preset.kv_cache_dtype)
         flag(args, "--max-concurrent-requests", preset.max_concurrent_requests)
         flag(args, "--max-input-tokens", preset.max_input_tokens)
         flag(args, "--max-total-tokens", preset.max_total_tokens)
@@ -43,4 +45,4 @@ class TGIAdapter(EngineAdapter):
             flag(args, "--cuda-graphs", ",".join(str(n) for n in preset.cuda_graphs))
         if model.trust_remote_code:
             args.append("--trust-remote-code")
-        return args, substitutions
+        return args

@@ -15,7 +15,16 @@ class VLLMAdapter(EngineAdapter):
     default_image = VLLM_IMAGE
     cache_mount = "/root/.cache/huggingface"
 
-    def launch_args(self, model: ModelSpec, preset: Preset, *, port: int) -> tuple[list[str], list[str]]:
+    def honoured(self, model: ModelSpec, preset: Preset) -> tuple[Preset, list[str]]:
+        if preset.max_batch_total_tokens is None:
+            return preset, []
+        note = (
+            "vLLM sizes its KV cache from --gpu-memory-utilization; max_batch_total_tokens="
+            f"{preset.max_batch_total_tokens} is not a vLLM flag and was not applied"
+        )
+        return preset.model_copy(update={"max_batch_total_tokens": None}), [note]
+
+    def launch_args(self, model: ModelSpec, preset: Preset, *, port: int) -> list[str]:
         args = ["--model", model.hub_id, "--revision", model.revision, "--host", "127.0.0.1"]
         args += ["--port", str(port)]
         flag(args, "--dtype", preset.dtype)
@@ -25,12 +34,6 @@ class VLLMAdapter(EngineAdapter):
         flag(args, "--max-model-len", preset.max_total_tokens)
         flag(args, "--max-num-batched-tokens", preset.max_batch_prefill_tokens)
         flag(args, "--gpu-memory-utilization", preset.gpu_memory_fraction)
-        substitutions = []
-        if preset.max_batch_total_tokens is not None:
-            substitutions.append(
-                "vLLM sizes its KV cache from --gpu-memory-utilization; max_batch_total_tokens="
-                f"{preset.max_batch_total_tokens} is not a vLLM flag and was not applied"
-            )
         if model.trust_remote_code:
             args.append("--trust-remote-code")
-        return args, substitutions
+        return args

@@ -55,6 +55,16 @@ def test_tgi_records_substitution_for_remote_code_qwen() -> None:
     assert "--trust-remote-code" in flags
     assert len(spec.substitutions) == 1
     assert "quantize=fp8" in spec.substitutions[0]
+    assert spec.quantize is None  # what is served, so the plan sizes bf16 weights
+
+
+def test_vllm_records_the_knob_it_has_no_flag_for() -> None:
+    spec = get_adapter("vllm").launch_spec(
+        CONFIG.model("qwen3_8b"), CONFIG.preset("memory_optimized"), port=1
+    )
+    assert len(spec.substitutions) == 1
+    assert "max_batch_total_tokens=32768" in spec.substitutions[0]
+    assert spec.quantize == "fp8"
 
 
 def test_vllm_and_sglang_flags() -> None:

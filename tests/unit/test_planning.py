@@ -47,5 +47,5 @@ def test_weights_estimate_follows_quantization() -> None:
         engine="tgi",
         image=None,
     )
-    bf16, fp8 = (d.weights_gb() for d in plan.deployments)
+    bf16, fp8 = (d.weights_gb(d.preset.quantize) for d in plan.deployments)
     assert bf16 == 2 * fp8
