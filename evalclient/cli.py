@@ -295,6 +295,30 @@ def sim(args: tuple[str, ...]) -> None:
 
 
 @cli.command()
+@click.option("--dataset", required=True, help="The dataset the answers belong to.")
+@click.option(
+    "--predictions",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help='JSONL, one {"id": ..., "response": "..."} per line.',
+)
+@click.option(
+    "--data-file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="The dataset's rows (JSON/JSONL/Parquet in the hub schema) instead of the hub.",
+)
+def score(dataset: str, predictions: Path, data_file: Path | None) -> None:
+    """Score stored answers offline; prints the metrics JSON."""
+    import json
+
+    from evalclient.tasks.offline_scoring import score_predictions
+
+    _require_implemented([dataset])
+    result = score_predictions(dataset, predictions, data_file)
+    click.echo(json.dumps(result.metrics, indent=2))
+
+
+@cli.command()
 @click.option("--run", "run_id", help="Only the resources of this run id (see manifest.json).")
 def cleanup(run_id: str | None) -> None:
     """Remove every container and volume labelled evalclient.managed."""

@@ -1,0 +1,54 @@
+"""`evalclient score`: stored answers scored offline, the same way a run scores them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _score(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "evalclient", "score", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def test_scores_predictions_against_a_data_file(tmp_path: Path, fixtures_dir: Path) -> None:
+    rows = [json.loads(line) for line in (fixtures_dir / "arc_challenge.jsonl").read_text().splitlines()]
+    predictions = tmp_path / "p.jsonl"
+    lines = [{"id": rows[0]["id"], "response": f"The answer is {rows[0]['answerKey']}"},
+             {"id": rows[1]["id"], "response": "I cannot tell"}]  # fmt: skip
+    predictions.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = _score("--dataset", "arc_challenge", "--predictions", str(predictions),
+                    "--data-file", str(fixtures_dir / "arc_challenge.jsonl"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert metrics["num_samples"] == 2
+    assert metrics["accuracy"] == 0.5
+    assert metrics["num_failed_parse"] == 1
+
+
+def test_gsm8k_ids_are_row_indices(tmp_path: Path, fixtures_dir: Path) -> None:
+    rows = [json.loads(line) for line in (fixtures_dir / "gsm8k.jsonl").read_text().splitlines()]
+    gold = rows[3]["answer"].split("####")[-1].strip()
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text(json.dumps({"id": "3", "response": f"work...\n#### {gold}"}) + "\n")
+    result = _score("--dataset", "gsm8k", "--predictions", str(predictions),
+                    "--data-file", str(fixtures_dir / "gsm8k.jsonl"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["exact_match"] == 1.0
+
+
+def test_unknown_ids_and_bad_lines_are_one_line_errors(tmp_path: Path, fixtures_dir: Path) -> None:
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text(json.dumps({"id": "9999", "response": "1"}) + "\n")
+    result = _score("--dataset", "gsm8k", "--predictions", str(predictions),
+                    "--data-file", str(fixtures_dir / "gsm8k.jsonl"))  # fmt: skip
+    assert result.returncode == 2
+    assert "1 id(s) are not in gsm8k, e.g. 9999" in result.stderr
+    predictions.write_text("{not json\n")
+    result = _score("--dataset", "gsm8k", "--predictions", str(predictions),
+                    "--data-file", str(fixtures_dir / "gsm8k.jsonl"))  # fmt: skip
+    assert result.returncode == 2
+    assert "line 1 is not JSON" in result.stderr
+    assert "Traceback" not in result.stderr
