@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from evalclient.config import ModelSpec, Preset
+
+_FORWARDED_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,8 @@ class EngineAdapter(ABC):
         return None
 
     def environment(self) -> dict[str, str]:
-        """Environment variables for the container (HF_TOKEN is added by the runner when set)."""
-        return {}
+        """Environment for the container: the host's Hugging Face token, for gated or private models."""
+        return {name: os.environ[name] for name in _FORWARDED_ENV if os.environ.get(name)}
 
 
 def flag(args: list[str], name: str, value: object) -> None:

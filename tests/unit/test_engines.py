@@ -85,3 +85,18 @@ def test_vllm_and_sglang_flags() -> None:
 def test_unknown_engine() -> None:
     with pytest.raises(UsageError, match="valid engines: tgi, vllm, sglang"):
         get_adapter("trt")
+
+
+def test_hf_token_is_forwarded_but_not_in_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", "hf_secret")
+    monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
+    spec = get_adapter("tgi").launch_spec(CONFIG.model("qwen3_8b"), CONFIG.preset("balanced"), port=1)
+    assert spec.environment == {"HF_TOKEN": "hf_secret"}
+    assert "hf_secret" not in spec.command_line
+    monkeypatch.delenv("HF_TOKEN")
+    assert (
+        get_adapter("vllm")
+        .launch_spec(CONFIG.model("qwen3_8b"), CONFIG.preset("balanced"), port=1)
+        .environment
+        == {}
+    )
