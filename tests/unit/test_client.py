@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from evalclient.client import GenerationRequest, ServerClient
-from evalclient.sim import create_app
-from evalclient.sim.config import SimConfig
 from evalclient.sim.rules import parse_rules
 
 RULES = parse_rules(
@@ -21,19 +18,8 @@ ServerFactory = Callable[..., Any]
 
 
 @pytest.fixture
-async def sim_server() -> AsyncIterator[ServerFactory]:
-    servers: list[TestServer] = []
-
-    async def start(**overrides: Any) -> str:
-        config = SimConfig.for_profile("fast", model_id="Qwen/Qwen3-8B", **overrides)
-        server = TestServer(create_app(config, RULES), host="127.0.0.1")
-        await server.start_server()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.port}"
-
-    yield start
-    for server in servers:
-        await server.close()
+def sim_server(start_sim: Callable[..., Any]) -> ServerFactory:
+    return lambda **overrides: start_sim(RULES, model_id="Qwen/Qwen3-8B", **overrides)
 
 
 def _request(i: int, text: str = "capital of France?", max_tokens: int = 64) -> GenerationRequest:

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from evalclient.config import load_config
 from evalclient.demo import demo_data_dir
 from evalclient.planning import build_plan
 from evalclient.runner import EvaluationRunner, RunOptions
-from evalclient.sim import create_app
-from evalclient.sim.config import SimConfig
 from evalclient.sim.rules import load_rules
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "presets")
@@ -23,20 +20,9 @@ Start = Callable[..., Any]
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[Start]:
-    servers: list[TestServer] = []
-
-    async def start(**overrides: Any) -> str:
-        config = SimConfig.for_profile("fast", model_id="Qwen/Qwen2.5-7B-Instruct", **overrides)
-        rules = load_rules(Path(demo_data_dir()).parent / "demo_rules.yaml")
-        server = TestServer(create_app(config, rules), host="127.0.0.1")
-        await server.start_server()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.port}"
-
-    yield start
-    for server in servers:
-        await server.close()
+def sim(start_sim: Callable[..., Any]) -> Start:
+    rules = load_rules(demo_data_dir().parent / "demo_rules.yaml")
+    return lambda **overrides: start_sim(rules, model_id="Qwen/Qwen2.5-7B-Instruct", **overrides)
 
 
 def _runner(
