@@ -29,7 +29,8 @@ def prepare_demo_engine(force_local: bool, console: Console) -> tuple[str | None
     except EnvironmentProblem as exc:
         console.print(
             f"[yellow]no Docker engine for the demo ({exc.message}); "
-            "running the simulator as a local process instead[/yellow]"
+            "running the simulator as a local process instead[/yellow]",
+            soft_wrap=True,
         )
         return None, True
     console.print(f"simulator image {image} on the Docker engine")

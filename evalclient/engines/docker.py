@@ -6,6 +6,7 @@ Every call here blocks; async callers run them with `asyncio.to_thread`.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,14 +182,27 @@ def connect() -> Any:
     import docker
     import docker.errors
 
+    address = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
     try:
         client = docker.from_env(timeout=30)
         client.ping()
     except docker.errors.DockerException as exc:
-        reason = str(exc).split("(")[0].strip() or type(exc).__name__
         raise DockerUnavailableError(
-            f"cannot reach the Docker engine ({reason})",
+            f"cannot reach the Docker engine at {address} ({_why(str(exc))})",
             "start it (e.g. `sudo systemctl start docker`) or set DOCKER_HOST; "
             "`make demo` runs without Docker",
         ) from None
     return client
+
+
+def _why(error: str) -> str:
+    """A few words on why the engine did not answer, from the SDK's long error text."""
+    for needle, words in (
+        ("No such file", "no such socket"),
+        ("Permission denied", "permission denied: add your user to the docker group"),
+        ("Connection refused", "connection refused"),
+        ("timed out", "timed out"),
+    ):
+        if needle in error:
+            return words
+    return error.strip()[-160:] or "no answer"

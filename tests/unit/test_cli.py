@@ -95,7 +95,7 @@ def test_unreachable_docker_engine(tmp_path: Path) -> None:
     )
     assert "cannot reach the Docker engine" in line
     line = _one_error_line(_cli("cleanup", env=env))
-    assert "cannot reach the Docker engine" in line
+    assert "cannot reach the Docker engine at unix:///nonexistent/docker.sock (no such socket)" in line
 
 
 def test_eval_all_without_gpu_points_to_demo() -> None:
