@@ -41,7 +41,7 @@ class DeploymentPlan:
     def key(self) -> str:
         return f"{self.model.key}_{self.preset.name}"
 
-    def weights_gb(self, quantize: str | None = None) -> float:
+    def weights_gb(self, quantize: str | None) -> float:
         """Approximate weight memory (GB) at the precision served (the engine's, where it substituted)."""
         return self.model.params_b * _BYTES_PER_PARAM.get(quantize, 2.0)
 
