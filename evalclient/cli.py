@@ -104,16 +104,43 @@ def _parse_gpus(value: str) -> tuple[int, ...]:
         ) from None
 
 
+class SamplesType(click.ParamType):  # type: ignore[type-arg]
+    """A positive sample count, or "all" for the whole split."""
+
+    name = "N|all"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | str:
+        if isinstance(value, int):
+            return value
+        if value == "all":
+            return "all"
+        try:
+            count = int(value)
+        except ValueError:
+            count = 0
+        if count < 1:
+            self.fail(f"{value!r} is not a positive number or 'all'", param, ctx)
+        return count
+
+
+SAMPLES = SamplesType()
+SAMPLES_HELP = "Samples per dataset (default: the sweep's cap); 'all' for the whole split."
+
+
+def _engines() -> click.Choice:  # type: ignore[type-arg]
+    from evalclient.engines import engine_kinds
+
+    return click.Choice(engine_kinds())
+
+
 def _selectors(function: Any) -> Any:
     for option in reversed(
         (
             click.option("--models", help="Comma list of model names (default: the sweep's)."),
             click.option("--presets", help="Comma list of presets (default: the sweep's)."),
             click.option("--datasets", help="Comma list of datasets (default: the sweep's)."),
-            click.option(
-                "--samples", type=click.IntRange(min=1), help="Samples per dataset (capped per dataset)."
-            ),
-            click.option("--engine", type=click.Choice(["tgi", "vllm", "sglang"]), help="Inference engine."),
+            click.option("--samples", type=SAMPLES, help=SAMPLES_HELP),
+            click.option("--engine", type=_engines(), help="Inference engine."),
             click.option("--image", help="Engine image to run (default: the engine's pinned image)."),
         )
     ):
@@ -149,11 +176,11 @@ def run(ctx: click.Context, /, **opts: Any) -> None:
 
 
 @cli.command("eval-all")
-@click.option("--samples", type=click.IntRange(min=1), help="Samples per dataset (capped per dataset).")
+@click.option("--samples", type=SAMPLES, help=SAMPLES_HELP)
 @click.option("--output", type=click.Path(path_type=Path), help="Results folder.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.pass_context
-def eval_all(ctx: click.Context, samples: int | None, output: Path | None, quiet: bool) -> None:
+def eval_all(ctx: click.Context, samples: int | str | None, output: Path | None, quiet: bool) -> None:
     """Run the whole default sweep of presets/sweep.yaml on this GPU host."""
     from evalclient.preflight import require_gpu_host
     from evalclient.tasks import get_task
@@ -220,19 +247,19 @@ def _execute(config: Config, plan: Plan, options: RunOptions, *, quiet: bool) ->
         f"run {runner.run_id}: {plan.combinations} combinations in {len(plan.deployments)} deployments "
         f"→ {options.output}"
     )
+    for note in plan.notes():
+        err.print(f"[yellow]samples:[/yellow] {note}", soft_wrap=True)
     summary = asyncio.run(_with_signals(runner.run()))
-    ran = {(o.model, o.preset, o.dataset) for o in summary.outcomes if o.status != "failed"}
-    records = [
-        r for r in runner.results.iter_detailed_metrics() if (r["model"], r["preset"], r["dataset"]) in ran
-    ]
-    rows = summary_rows(records)
-    write_summary(runner.results, summary_rows(runner.results.iter_detailed_metrics()))
-    render_summary(rows, out)
+    ran = {(o.model, o.preset, o.dataset) for o in summary.outcomes if o.metrics_file}
+    stored = list(runner.results.iter_combinations())
+    write_summary(runner.results, summary_rows(stored))
+    render_summary(summary_rows([r for r in stored if r.key in ran]), out)
     if summary.failed:
-        err.print(f"[red]{len(summary.failed)} combination(s) failed:[/red]")
+        err.print(f"[red]{len(summary.failed)} combination(s) not complete:[/red]")
         for outcome in summary.failed:
             first = (outcome.error or "").splitlines()[0] if outcome.error else ""
-            err.print(f"  {outcome.model}/{outcome.preset}/{outcome.dataset}: {first}", soft_wrap=True)
+            where = f"{outcome.model}/{outcome.preset}/{outcome.dataset}"
+            err.print(f"  {where} {outcome.status}: {first}", soft_wrap=True, highlight=False)
         sys.exit(1)
 
 
@@ -307,15 +334,23 @@ def sim(args: tuple[str, ...]) -> None:
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="The dataset's rows (JSON/JSONL/Parquet in the hub schema) instead of the hub.",
 )
-def score(dataset: str, predictions: Path, data_file: Path | None) -> None:
-    """Score stored answers offline; prints the metrics JSON."""
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the per-sample verdicts here (JSONL, one object per id).",
+)
+def score(dataset: str, predictions: Path, data_file: Path | None, output: Path | None) -> None:
+    """Score stored answers offline; prints the metrics JSON and writes per-sample verdicts."""
     import json
 
-    from evalclient.tasks.offline_scoring import score_predictions
+    from evalclient.tasks.offline_scoring import score_predictions, write_verdicts
 
     _require_implemented([dataset])
-    result = score_predictions(dataset, predictions, data_file)
+    result = asyncio.run(score_predictions(dataset, predictions, data_file))
     click.echo(json.dumps(result.metrics, indent=2))
+    if output is not None:
+        write_verdicts(output, result)
+        err.print(f"{len(result.per_sample)} verdicts written to {output}")
 
 
 @cli.command()
@@ -395,7 +430,7 @@ def presets_list(ctx: click.Context) -> None:
 
 @presets.command("show")
 @click.argument("name")
-@click.option("--engine", type=click.Choice(["tgi", "vllm", "sglang"]), default="tgi", show_default=True)
+@click.option("--engine", type=_engines(), default="tgi", show_default=True)
 @click.option("--model", "model_name", default="qwen2.5_8b", show_default=True)
 @click.pass_context
 def presets_show(ctx: click.Context, name: str, engine: str, model_name: str) -> None:

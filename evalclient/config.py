@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from evalclient.errors import ConfigError, UsageError
 
-EngineKind = Literal["tgi", "vllm", "sglang"]
 Quantization = Literal["fp8", "awq", "gptq", "bitsandbytes", "bitsandbytes-nf4", "eetq", "marlin"]
 KvCacheDtype = Literal["fp8", "fp8_e5m2", "fp8_e4m3fn"]
 Dtype = Literal["bfloat16", "float16"]
@@ -76,8 +75,17 @@ class ClientSettings(_Strict):
 class EngineSettings(_Strict):
     """Which inference engine and image serve the models."""
 
-    kind: EngineKind = "tgi"
+    kind: str = "tgi"
     image: str | None = None
+
+    @field_validator("kind")
+    @classmethod
+    def _known_engine(cls, value: str) -> str:
+        from evalclient.engines import engine_kinds
+
+        if value not in engine_kinds():
+            raise ValueError(f"unknown engine {value!r}; valid: {', '.join(engine_kinds())}")
+        return value
 
 
 class Sweep(_Strict):
@@ -198,7 +206,11 @@ def _load_models(path: Path) -> dict[str, ModelSpec]:
 def _check_sweep_names(
     sweep: Sweep, presets: dict[str, Preset], models: dict[str, ModelSpec], path: Path
 ) -> None:
-    for field, names, valid in (("models", sweep.models, models), ("presets", sweep.presets, presets)):
+    from evalclient.tasks.registry import task_names
+
+    datasets = {name: None for name in task_names()}
+    checks = (("models", sweep.models, models), ("presets", sweep.presets, presets))
+    for field, names, valid in (*checks, ("datasets", tuple(sweep.datasets), datasets)):
         unknown = [n for n in names if n not in valid]
         if unknown:
             raise ConfigError(

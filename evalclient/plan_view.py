@@ -24,7 +24,7 @@ def render_plan(plan: Plan, console: Console) -> None:
     for number, dep in enumerate(plan.deployments, 1):
         spec = adapter.launch_spec(dep.model, dep.preset, port=0, image=plan.image)
         notes.extend(spec.substitutions)
-        jobs = ", ".join(f"{j.name} ({j.samples})" for j in dep.datasets)
+        jobs = ", ".join(f"{j.name} ({j.label})" for j in dep.datasets)
         weights = dep.weights_gb(spec.quantize)
         table.add_row(
             str(number),
@@ -38,6 +38,11 @@ def render_plan(plan: Plan, console: Console) -> None:
     console.print(table)
     for note in dict.fromkeys(notes):
         console.print(f"[yellow]substitution:[/yellow] {note}", soft_wrap=True)
+    for note in plan.notes():
+        console.print(f"[yellow]samples:[/yellow] {note}", soft_wrap=True)
+    unserved = _unserved(plan)
+    if unserved:
+        console.print(f"[red]{plan.engine} cannot serve:[/red] {unserved}", soft_wrap=True)
     gpu_line = (
         f"{probe.count} GPU(s): {', '.join(probe.names)}"
         if probe.count
@@ -45,12 +50,26 @@ def render_plan(plan: Plan, console: Console) -> None:
     )
     console.print(
         f"{_count(plan.combinations, 'combination')} in {_count(len(plan.deployments), 'deployment')}, "
-        f"{_count(plan.requests, 'request')}; {gpu_line}"
+        f"{_samples(plan.requests)}; {gpu_line}"
     )
     console.print(
         f"estimated time: ~{_duration(plan.estimated_minutes())} at the seed plan's 1.5 min per "
         "combination, plus model start-up per deployment"
     )
+
+
+def _unserved(plan: Plan) -> str:
+    """Datasets whose request kinds the engine cannot serve, with the kinds."""
+    from evalclient.tasks import get_task
+
+    kinds = get_adapter(plan.engine).request_kinds
+    names = dict.fromkeys(job.name for d in plan.deployments for job in d.datasets)
+    missing = {n: get_task(n).request_kinds - kinds for n in names}
+    return ", ".join(f"{n} ({', '.join(sorted(map(str, m)))})" for n, m in missing.items() if m)
+
+
+def _samples(count: int | None) -> str:
+    return "whole splits of some datasets" if count is None else _count(count, "sample")
 
 
 def _count(n: int, noun: str) -> str:
@@ -104,7 +123,7 @@ def render_datasets(console: Console) -> None:
     from evalclient.tasks import all_tasks
 
     table = Table(title="datasets")
-    for header in ("name", "family", "hub source", "split", "revision", "implemented"):
+    for header in ("name", "family", "hub source", "split", "revision", "requests", "implemented"):
         table.add_column(header)
     for task in all_tasks():
         source = task.source
@@ -115,6 +134,7 @@ def render_datasets(console: Console) -> None:
             hub,
             source.split,
             source.revision,
+            ", ".join(sorted(str(k) for k in task.request_kinds)) or "—",
             "yes" if task.implemented else "not yet",
         )
     console.print(table)

@@ -23,10 +23,16 @@ _BYTES_PER_PARAM = {
 
 @dataclass(frozen=True)
 class DatasetJob:
-    """One dataset of a deployment and how many samples it gets."""
+    """One dataset of a deployment and how many samples it gets (None: the whole split)."""
 
     name: str
-    samples: int
+    samples: int | None
+    note: str | None = None
+    """Why the count is not the sweep's cap (an explicit --samples above it), for the plan and the log."""
+
+    @property
+    def label(self) -> str:
+        return "all" if self.samples is None else str(self.samples)
 
 
 @dataclass(frozen=True)
@@ -59,19 +65,39 @@ class Plan:
         return sum(len(d.datasets) for d in self.deployments)
 
     @property
-    def requests(self) -> int:
-        return sum(job.samples for d in self.deployments for job in d.datasets)
+    def requests(self) -> int | None:
+        """Samples to ask in all, None when a dataset runs its whole split (size known once loaded)."""
+        counts = [job.samples for d in self.deployments for job in d.datasets]
+        return None if any(c is None for c in counts) else sum(c for c in counts if c is not None)
+
+    def notes(self) -> list[str]:
+        """The sample-count notes of the plan, once per dataset."""
+        seen: dict[str, str] = {}
+        for deployment in self.deployments:
+            for job in deployment.datasets:
+                if job.note:
+                    seen.setdefault(job.name, job.note)
+        return list(seen.values())
 
     def estimated_minutes(self) -> float:
         return self.combinations * SEED_MINUTES_PER_COMBINATION
 
 
-def samples_for(dataset: str, requested: int | None, caps: Mapping[str, int]) -> int:
-    """The seed plan's rule: min(requested, the dataset's cap); the cap alone when nothing was requested."""
+def samples_for(dataset: str, requested: int | str | None, caps: Mapping[str, int]) -> DatasetJob:
+    """The dataset's cap from presets/sweep.yaml when nothing was requested; an explicit count as asked,
+    noted when above the cap; "all" for the whole split. A dataset the sweep does not cap gets 150."""
     cap = caps.get(dataset)
     if requested is None:
-        return cap if cap is not None else DEFAULT_SAMPLES
-    return min(requested, cap) if cap is not None else requested
+        if cap is None:
+            note = f"{dataset}: no cap in sweep.yaml; {DEFAULT_SAMPLES} samples"
+            return DatasetJob(dataset, DEFAULT_SAMPLES, note)
+        return DatasetJob(dataset, cap)
+    if requested == "all":
+        return DatasetJob(dataset, None, f"{dataset}: the whole split (--samples all)")
+    count = int(requested)
+    if cap is not None and count > cap:
+        return DatasetJob(dataset, count, f"{dataset}: --samples {count} is above the sweep's cap of {cap}")
+    return DatasetJob(dataset, count)
 
 
 def build_plan(
@@ -80,12 +106,12 @@ def build_plan(
     models: Sequence[str],
     presets: Sequence[str],
     datasets: Sequence[str],
-    samples: int | None,
+    samples: int | str | None,
     engine: str,
     image: str | None,
 ) -> Plan:
     """Deployments in model-major order, each with every selected dataset."""
-    jobs = tuple(DatasetJob(d, samples_for(d, samples, config.sweep.datasets)) for d in datasets)
+    jobs = tuple(samples_for(d, samples, config.sweep.datasets) for d in datasets)
     deployments = tuple(
         DeploymentPlan(config.model(m), config.preset(p), jobs) for m in models for p in presets
     )

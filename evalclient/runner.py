@@ -12,22 +12,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from evalclient.client import RequestRecord, ServerClient
-from evalclient.client.thinking import apply_thinking_mode
+from evalclient.client import ServerClient
 from evalclient.config import Config
 from evalclient.engines import LaunchSpec, get_adapter
-from evalclient.engines.budget import batch_token_budget
 from evalclient.engines.docker import RUN_LABEL, ContainerEngine, DockerEngine, free_port
 from evalclient.engines.lifecycle import Deployment, deployed, fetch_info
 from evalclient.engines.local import LocalSimulatorEngine
-from evalclient.errors import EvalClientError, ServerError
+from evalclient.engines.model import DeploymentModel
+from evalclient.errors import EvalClientError
 from evalclient.logs import run_logging
 from evalclient.monitor import LivePerformanceMonitor
 from evalclient.planning import DeploymentPlan, Plan
 from evalclient.progress import Progress
-from evalclient.results import ResultsOrganizer, combination_fingerprint
+from evalclient.results import CombinationRecord, ResultsOrganizer, SampleError, combination_fingerprint
+from evalclient.results.record import Status
 from evalclient.tasks import DatasetManager, get_task
-from evalclient.tasks.base import Sample
+from evalclient.tasks.base import Sample, SampleOutput, ScoreResult, TaskSpec
+from evalclient.tasks.context import ScoreContext
+from evalclient.tasks.solving import solve_samples
 
 log = logging.getLogger("evalclient.runner")
 
@@ -58,7 +60,7 @@ class Outcome:
     model: str
     preset: str
     dataset: str
-    status: str  # complete | skipped | failed
+    status: str  # complete | partial | failed | skipped (complete from an earlier run)
     error: str | None = None
     metrics_file: str | None = None
 
@@ -70,7 +72,8 @@ class RunSummary:
 
     @property
     def failed(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.status == "failed"]
+        """Every combination that is not complete (partial or failed): each makes the exit code 1."""
+        return [o for o in self.outcomes if o.status in ("partial", "failed")]
 
 
 class EvaluationRunner:
@@ -177,8 +180,14 @@ class EvaluationRunner:
             if isinstance(loaded, EvalClientError):
                 self._record(Outcome(plan.model.key, plan.preset.name, name, "failed", str(loaded)))
                 continue
+            missing = get_task(name).request_kinds - self.adapter.request_kinds
+            if missing:
+                kinds = ", ".join(sorted(str(k) for k in missing))
+                message = f"{self.plan.engine} cannot serve {name}'s {kinds} requests; nothing was sent"
+                self._record(Outcome(plan.model.key, plan.preset.name, name, "failed", message))
+                continue
             fingerprint = self._fingerprint(plan, spec, image_id, name, loaded)
-            stored = self.results.load_detailed_metrics(plan.model.key, plan.preset.name, name)
+            stored = self.results.load_combination(plan.model.key, plan.preset.name, name)
             if self.options.resume and _is_complete(stored, fingerprint):
                 path = self.results.detailed_metrics_path(plan.model.key, plan.preset.name, name)
                 self._record(Outcome(plan.model.key, plan.preset.name, name, "skipped", None, str(path)))
@@ -232,6 +241,7 @@ class EvaluationRunner:
         model_name = plan.model.hub_id
         async with ServerClient(
             server.base_url,
+            protocols=self.adapter.protocols(),
             model=model_name,
             concurrency=self.options.concurrency,
             request_timeout_s=self.options.request_timeout_s,
@@ -267,7 +277,7 @@ class EvaluationRunner:
         logs = ""
         if server.container is not None:
             logs = await asyncio.to_thread(self.engine().logs, server.container.id)
-        return batch_token_budget(logs, server.info, plan.preset.max_batch_total_tokens)
+        return self.adapter.kv_budget(logs, server.info, plan.preset.max_batch_total_tokens)
 
     async def _evaluate_dataset(
         self,
@@ -280,53 +290,71 @@ class EvaluationRunner:
         fingerprint: str,
     ) -> None:
         task = get_task(name)
-        requests = [
-            apply_thinking_mode(task.build_request(s), plan.model.thinking, self.plan.engine) for s in samples
-        ]
-        with self.progress.task(f"{plan.key} {name}", total=len(requests)) as advance, monitor.window(name):
-            records = await client.run(requests, on_done=lambda _r: advance())
-        failed = [r for r in records if not r.ok]
-        if records and len(failed) == len(records):
-            rows = [_prediction_row(r, {}) for r in records]
-            self.results.save_predictions(plan.model.key, plan.preset.name, name, rows)
-            raise ServerError(f"all {len(records)} requests failed; the first: {failed[0].error}")
-        responses = {r.id: r.response for r in records if r.ok}
-        score = task.score(samples, responses)
-        performance = monitor.performance_metrics(name, records)
+        model = DeploymentModel(client, self.adapter, plan.model.thinking)
+        with self.progress.task(f"{plan.key} {name}", total=len(samples)) as advance, monitor.window(name):
+            outputs = await solve_samples(task, samples, model, on_done=lambda _o: advance())
+        by_id = {o.sample_id: o for o in outputs}
+        failed = [o for o in outputs if not o.ok]
+        status, reason = _status(outputs, failed)
+        score = ScoreResult(metrics={})
+        if status != "failed":
+            score = await task.scorer(samples, by_id, ScoreContext()) if task.scorer else score
+        completions = [c for o in outputs for c in o.completions]
+        performance = monitor.performance_metrics(name, completions)
         stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
-        rows = [_prediction_row(r, score.per_sample.get(r.id, {})) for r in records]
+        rows = [prediction_row(o, score.per_sample.get(o.sample_id, {})) for o in outputs]
         views = self.results.save_predictions(plan.model.key, plan.preset.name, name, rows, stamp)
-        record = {
-            "run_id": self.run_id,
-            "model": plan.model.key,
-            "model_id": plan.model.hub_id,
-            "preset": plan.preset.name,
-            "dataset": name,
-            "engine": self.plan.engine,
-            "timestamp": stamp,
-            "fingerprint": fingerprint,
-            "num_samples": len(samples),
-            "dataset_metrics": score.metrics,
-            "performance_metrics": {**performance.metrics, "time_to_ready_s": server.ready_s},
-            "performance_unavailable": {**performance.unavailable, **_ready_reason(server)},
-            "provenance": server.provenance(),
-            "predictions_file": str(views[0].relative_to(self.results.base_dir)),
-        }
-        path = self.results.save_detailed_metrics(plan.model.key, plan.preset.name, name, record)
+        record = self._combination_record(plan, server, task, samples, fingerprint, stamp, failed)
+        record.status, record.reason = status, reason
+        record.dataset_metrics = score.metrics
+        record.performance_metrics = {**performance.metrics, "time_to_ready_s": server.ready_s}
+        record.performance_unavailable = {**performance.unavailable, **_ready_reason(server)}
+        record.predictions_file = str(views[0].relative_to(self.results.base_dir))
+        path = self.results.save_combination(record)
         logging.getLogger("evalclient.dataset").info(
-            "%s/%s: %d samples, %d request errors, metrics %s",
+            "%s/%s: %s, %d samples, %d errors, metrics %s",
             plan.key,
             name,
+            status,
             len(samples),
             len(failed),
             score.metrics,
         )
-        if failed:
-            self.progress.note(
-                f"[yellow]{plan.key}/{name}: {len(failed)} of {len(records)} requests failed "
-                "(scored as wrong; the next run retries this combination)"
-            )
-        self._record(Outcome(plan.model.key, plan.preset.name, name, "complete", None, str(path)))
+        if status == "partial":
+            self.progress.note(f"[yellow]{plan.key}/{name}: partial: {reason}")
+        self._record(Outcome(plan.model.key, plan.preset.name, name, status, reason, str(path)))
+
+    def _combination_record(
+        self,
+        plan: DeploymentPlan,
+        server: Deployment,
+        task: TaskSpec,
+        samples: list[Sample],
+        fingerprint: str,
+        stamp: str,
+        failed: list[SampleOutput],
+    ) -> CombinationRecord:
+        errors = [
+            SampleError(id=o.sample_id, kind=str(f.kind), message=f.message)
+            for o in failed
+            if (f := o.failure) is not None
+        ]
+        return CombinationRecord(
+            run_id=self.run_id,
+            model=plan.model.key,
+            model_id=plan.model.hub_id,
+            preset=plan.preset.name,
+            dataset=task.name,
+            engine=self.plan.engine,
+            status="complete",
+            timestamp=stamp,
+            fingerprint=fingerprint,
+            num_samples=len(samples),
+            num_errors=len(failed),
+            errors=errors,
+            request_parameters=task.request_parameters(),
+            provenance=server.provenance(),
+        )
 
     def _fail_remaining(self, plan: DeploymentPlan, error: str) -> None:
         done = {(o.model, o.preset, o.dataset) for o in self.summary.outcomes}
@@ -374,26 +402,40 @@ def _ready_reason(server: Deployment) -> dict[str, str]:
     return {"time_to_ready_s": "the server was already running (--endpoint)"}
 
 
-def _is_complete(stored: dict[str, Any] | None, fingerprint: str) -> bool:
-    """Stored metrics of the same fingerprint whose requests all succeeded."""
-    if not stored or stored.get("fingerprint") != fingerprint:
-        return False
-    return (stored.get("performance_metrics") or {}).get("num_errors") == 0
+def _is_complete(stored: CombinationRecord | None, fingerprint: str) -> bool:
+    """A stored record of the same fingerprint whose requests were all answered."""
+    return stored is not None and stored.fingerprint == fingerprint and stored.status == "complete"
 
 
-def _prediction_row(record: RequestRecord, verdict: dict[str, Any]) -> dict[str, Any]:
+def _status(outputs: list[SampleOutput], failed: list[SampleOutput]) -> tuple[Status, str | None]:
+    """complete (every sample answered), partial (some errored) or failed (none answered), with why."""
+    if not failed:
+        return "complete", None
+    first = failed[0].failure
+    what = f"the first: {first}" if first else ""
+    if len(failed) == len(outputs):
+        return "failed", f"all {len(outputs)} samples failed; {what}"
+    return (
+        "partial",
+        f"{len(failed)} of {len(outputs)} samples failed (scored as wrong; rerun to retry them); {what}",
+    )
+
+
+def prediction_row(output: SampleOutput, verdict: dict[str, Any]) -> dict[str, Any]:
+    """One predictions line: the answer as sent, its verdict, and every completion in full."""
+    final = output.final
+    answered = final is not None and final.ok
+    failure = output.failure
     return {
-        "id": record.id,
-        "response": record.response,
-        "reasoning": record.reasoning,
-        "finish_reason": record.finish_reason,
-        "error": record.error,
+        "id": output.sample_id,
+        "response": final.text if answered and final is not None else None,
+        "reasoning": final.reasoning if answered and final is not None else None,
+        "tool_calls": [c.as_dict() for c in final.tool_calls] if answered and final is not None else [],
+        "finish_reason": final.finish_reason if final is not None else None,
+        "error": None if failure is None else failure.as_dict(),
         "score": verdict,
-        "prompt_tokens": record.prompt_tokens,
-        "completion_tokens": record.completion_tokens,
-        "ttft_ms": record.ttft_ms,
-        "latency_ms": record.latency_ms,
-        "retries": record.retries,
+        "completions": [c.as_dict() for c in output.completions],
+        "solver_error": None if output.error is None else output.error.as_dict(),
     }
 
 

@@ -1,8 +1,29 @@
-"""The async client of inference servers (OpenAI chat protocol, as TGI, vLLM and SGLang serve it)."""
+"""The async client of inference servers: request kinds, engine protocols, the completion record."""
 
 from __future__ import annotations
 
+from evalclient.client.completion import Completion, ErrorKind, RequestError, TokenLogprob, ToolCall
+from evalclient.client.requests import (
+    ChatRequest,
+    GenerateRequest,
+    LoglikelihoodRequest,
+    Request,
+    RequestKind,
+    Sampling,
+)
 from evalclient.client.server import ServerClient
-from evalclient.client.types import GenerationRequest, RequestRecord
 
-__all__ = ["GenerationRequest", "RequestRecord", "ServerClient"]
+__all__ = [
+    "ChatRequest",
+    "Completion",
+    "ErrorKind",
+    "GenerateRequest",
+    "LoglikelihoodRequest",
+    "Request",
+    "RequestError",
+    "RequestKind",
+    "Sampling",
+    "ServerClient",
+    "TokenLogprob",
+    "ToolCall",
+]

@@ -1,21 +1,18 @@
-"""Inference engines: adapters (preset → flags) and the Docker container lifecycle."""
+"""Inference engines: one adapter module per engine (flags, protocols, metrics) and the Docker lifecycle.
+
+Adding an engine: write its adapter module and add it to `_ENGINES` (the first is the default).
+"""
 
 from __future__ import annotations
 
 from evalclient.engines.base import EngineAdapter, LaunchSpec
+from evalclient.engines.registry import engine_kinds, get_adapter, register
 from evalclient.engines.sglang import SGLangAdapter
 from evalclient.engines.tgi import TGIAdapter
 from evalclient.engines.vllm import VLLMAdapter
-from evalclient.errors import UsageError
 
-_ADAPTERS: dict[str, type[EngineAdapter]] = {"tgi": TGIAdapter, "vllm": VLLMAdapter, "sglang": SGLangAdapter}
+_ENGINES = (TGIAdapter, VLLMAdapter, SGLangAdapter)
+for _adapter in _ENGINES:
+    register(_adapter)
 
-
-def get_adapter(kind: str) -> EngineAdapter:
-    """The adapter for an engine kind (tgi, vllm, sglang)."""
-    if kind not in _ADAPTERS:
-        raise UsageError(f"unknown engine '{kind}'", f"valid engines: {', '.join(_ADAPTERS)}")
-    return _ADAPTERS[kind]()
-
-
-__all__ = ["EngineAdapter", "LaunchSpec", "get_adapter"]
+__all__ = ["EngineAdapter", "LaunchSpec", "engine_kinds", "get_adapter", "register"]

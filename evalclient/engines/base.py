@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
+from evalclient.client.protocols import Protocol
+from evalclient.client.requests import ChatRequest, RequestKind
 from evalclient.config import ModelSpec, Preset
+from evalclient.monitor.server_metrics import ServerMetricNames
 
 _FORWARDED_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 
@@ -42,9 +46,32 @@ class LaunchSpec:
 class EngineAdapter(ABC):
     """One inference engine: TGI, vLLM or SGLang."""
 
-    kind: str
-    default_image: str
-    cache_mount: str = "/data"
+    kind: ClassVar[str]
+    default_image: ClassVar[str]
+    cache_mount: ClassVar[str] = "/data"
+    health_path: ClassVar[str] = "/health"
+    metrics_path: ClassVar[str] = "/metrics"
+    metric_names: ClassVar[ServerMetricNames]
+
+    @abstractmethod
+    def protocols(self) -> dict[RequestKind, Protocol]:
+        """A fresh protocol per request kind the engine serves (one set per client: they hold caches)."""
+
+    @property
+    def request_kinds(self) -> frozenset[RequestKind]:
+        return frozenset(self.protocols())
+
+    @abstractmethod
+    def apply_thinking(self, request: ChatRequest, mode: str) -> ChatRequest:
+        """The request with the model's thinking mode ("enabled", "disabled", "none") switched."""
+
+    def kv_budget(self, logs: str, info: dict[str, Any], configured: int | None) -> int | None:
+        """The KV-cache token budget the server reported (its /info), else the preset's value, else None."""
+        for key in ("max_batch_total_tokens", "max_total_num_tokens"):
+            reported = info.get(key)
+            if isinstance(reported, int) and reported > 0:
+                return reported
+        return configured
 
     def launch_spec(
         self, model: ModelSpec, preset: Preset, *, port: int, image: str | None = None
@@ -59,6 +86,8 @@ class EngineAdapter(ABC):
             entrypoint=self.entrypoint(),
             environment=self.environment(),
             cache_mount=self.cache_mount,
+            health_path=self.health_path,
+            metrics_path=self.metrics_path,
             substitutions=tuple(substitutions),
             quantize=effective.quantize,
         )

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from evalclient.client.protocols import CompletionsGenerate, OpenAIChat, Protocol, SGLangLoglikelihood
+from evalclient.client.requests import ChatRequest, RequestKind
 from evalclient.config import ModelSpec, Preset
 from evalclient.engines.base import EngineAdapter, flag
+from evalclient.engines.thinking import template_switch
+from evalclient.monitor.server_metrics import ServerMetricNames
 
 SGLANG_IMAGE = "lmsysorg/sglang:v0.5.2"
 
@@ -14,6 +18,24 @@ class SGLangAdapter(EngineAdapter):
     kind = "sglang"
     default_image = SGLANG_IMAGE
     cache_mount = "/root/.cache/huggingface"
+    metric_names = ServerMetricNames(
+        engine="sglang",
+        running_batch=("sglang:num_running_reqs",),
+        queue_size=("sglang:num_queue_reqs",),
+        kv_cache_fraction=("sglang:token_usage",),
+        prompt_tokens=("sglang:prompt_tokens_total",),
+        generation_tokens=("sglang:generation_tokens_total",),
+    )
+
+    def protocols(self) -> dict[RequestKind, Protocol]:
+        return {
+            RequestKind.CHAT: OpenAIChat(full_sampling=True),
+            RequestKind.GENERATE: CompletionsGenerate(),
+            RequestKind.LOGLIKELIHOOD: SGLangLoglikelihood(),
+        }
+
+    def apply_thinking(self, request: ChatRequest, mode: str) -> ChatRequest:
+        return template_switch(request, mode)
 
     def entrypoint(self) -> tuple[str, ...] | None:
         return ("python3", "-m", "sglang.launch_server")

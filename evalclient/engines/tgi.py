@@ -1,15 +1,24 @@
-"""Text Generation Inference: preset → text-generation-launcher flags."""
+"""Text Generation Inference: preset → text-generation-launcher flags, TGI's APIs, metrics and quirks."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+from evalclient.client.protocols import OpenAIChat, Protocol, TGIGenerate, TGILoglikelihood
+from evalclient.client.requests import ChatRequest, RequestKind
 from evalclient.config import ModelSpec, Preset
 from evalclient.engines.base import EngineAdapter, flag
+from evalclient.engines.thinking import soft_switch
+from evalclient.monitor.server_metrics import ServerMetricNames
 
 TGI_IMAGE = "ghcr.io/huggingface/text-generation-inference:3.3.5"
 
 # Architectures TGI serves with its own kernels; others fall back to transformers' remote code, which
 # supports neither on-the-fly fp8 quantization nor an fp8 KV cache.
 _NATIVE_FAMILIES = frozenset({"qwen2.5", "qwen3"})
+# TGI's router logs "Setting max batch total tokens to N" once it has sized the KV cache.
+_BUDGET_LOG = re.compile(r"max batch total tokens to (\d+)", re.IGNORECASE)
 
 
 class TGIAdapter(EngineAdapter):
@@ -18,6 +27,28 @@ class TGIAdapter(EngineAdapter):
     kind = "tgi"
     default_image = TGI_IMAGE
     cache_mount = "/data"
+    metric_names = ServerMetricNames(
+        engine="tgi",
+        running_batch=("tgi_batch_current_size",),
+        queue_size=("tgi_queue_size",),
+        kv_cache_tokens=("tgi_batch_current_max_tokens",),
+        prompt_tokens=("tgi_request_input_length_sum",),
+        generation_tokens=("tgi_request_generated_tokens_sum",),
+    )
+
+    def protocols(self) -> dict[RequestKind, Protocol]:
+        return {
+            RequestKind.CHAT: OpenAIChat(full_sampling=False),
+            RequestKind.GENERATE: TGIGenerate(),
+            RequestKind.LOGLIKELIHOOD: TGILoglikelihood(),
+        }
+
+    def apply_thinking(self, request: ChatRequest, mode: str) -> ChatRequest:
+        return soft_switch(request, mode)
+
+    def kv_budget(self, logs: str, info: dict[str, Any], configured: int | None) -> int | None:
+        found = _BUDGET_LOG.findall(logs)
+        return int(found[-1]) if found else super().kv_budget(logs, info, configured)
 
     def honoured(self, model: ModelSpec, preset: Preset) -> tuple[Preset, list[str]]:
         if model.family in _NATIVE_FAMILIES or not (preset.quantize or preset.kv_cache_dtype):
@@ -31,7 +62,7 @@ class TGIAdapter(EngineAdapter):
 
     def launch_args(self, model: ModelSpec, preset: Preset, *, port: int) -> list[str]:
         args = ["--model-id", model.hub_id, "--revision", model.revision, "--hostname", "127.0.0.1"]
-        args += ["--port", str(port), "--usage-stats", "off"]
+        args += ["--port", str(port), "--usage-stats", "off", "--enable-prefill-logprobs"]
         flag(args, "--dtype", preset.dtype)
         flag(args, "--quantize", preset.quantize)
         flag(args, "--kv-cache-dtype", preset.kv_cache_dtype)

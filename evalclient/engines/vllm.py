@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from evalclient.client.protocols import CompletionsGenerate, CompletionsLoglikelihood, OpenAIChat, Protocol
+from evalclient.client.requests import ChatRequest, RequestKind
 from evalclient.config import ModelSpec, Preset
 from evalclient.engines.base import EngineAdapter, flag
+from evalclient.engines.thinking import template_switch
+from evalclient.monitor.server_metrics import ServerMetricNames
 
 VLLM_IMAGE = "vllm/vllm-openai:v0.11.0"
 
@@ -14,6 +18,24 @@ class VLLMAdapter(EngineAdapter):
     kind = "vllm"
     default_image = VLLM_IMAGE
     cache_mount = "/root/.cache/huggingface"
+    metric_names = ServerMetricNames(
+        engine="vllm",
+        running_batch=("vllm:num_requests_running",),
+        queue_size=("vllm:num_requests_waiting",),
+        kv_cache_fraction=("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"),
+        prompt_tokens=("vllm:prompt_tokens_total",),
+        generation_tokens=("vllm:generation_tokens_total",),
+    )
+
+    def protocols(self) -> dict[RequestKind, Protocol]:
+        return {
+            RequestKind.CHAT: OpenAIChat(full_sampling=True),
+            RequestKind.GENERATE: CompletionsGenerate(),
+            RequestKind.LOGLIKELIHOOD: CompletionsLoglikelihood(),
+        }
+
+    def apply_thinking(self, request: ChatRequest, mode: str) -> ChatRequest:
+        return template_switch(request, mode)
 
     def honoured(self, model: ModelSpec, preset: Preset) -> tuple[Preset, list[str]]:
         if preset.max_batch_total_tokens is None:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from evalclient.client.types import RequestRecord
+from evalclient.client.completion import Completion
 from evalclient.monitor.nvml import GpuSample
 from evalclient.monitor.report import PerformanceReport, Value
 from evalclient.monitor.server_metrics import ServerSample
@@ -66,7 +66,7 @@ class _Fields:
 
 
 def build_report(
-    start: float, end: float, records: Sequence[RequestRecord], gpu: GpuSource, server: ServerSource
+    start: float, end: float, records: Sequence[Completion], gpu: GpuSource, server: ServerSource
 ) -> PerformanceReport:
     """The performance_metrics of the window [start, end] (time.monotonic() seconds)."""
     out = _Fields()
@@ -79,7 +79,7 @@ def build_report(
     return PerformanceReport(out.metrics, out.unavailable)
 
 
-def request_metrics(out: _Fields, records: Sequence[RequestRecord], window_s: float) -> int | None:
+def request_metrics(out: _Fields, records: Sequence[Completion], window_s: float) -> int | None:
     """Counts, latencies, token totals and throughputs; returns the generated-token sum (None if unknown)."""
     ok = [r for r in records if r.ok]
     out.put("num_requests", len(records), "")
@@ -90,7 +90,7 @@ def request_metrics(out: _Fields, records: Sequence[RequestRecord], window_s: fl
     return _token_metrics(out, ok, none, window_s)
 
 
-def _token_metrics(out: _Fields, ok: Sequence[RequestRecord], none: str, window_s: float) -> int | None:
+def _token_metrics(out: _Fields, ok: Sequence[Completion], none: str, window_s: float) -> int | None:
     prompt, prompt_why = _token_sum(ok, lambda r: r.prompt_tokens, "prompt", none)
     completion, completion_why = _token_sum(ok, lambda r: r.completion_tokens, "completion", none)
     no_prompt = none if not ok else "the server reported no prompt tokens"
@@ -103,7 +103,7 @@ def _token_metrics(out: _Fields, ok: Sequence[RequestRecord], none: str, window_
     return completion
 
 
-def _latency_metrics(out: _Fields, ok: Sequence[RequestRecord], none: str) -> None:
+def _latency_metrics(out: _Fields, ok: Sequence[Completion], none: str) -> None:
     e2e = finite(r.latency_ms for r in ok)
     ttft = finite(r.ttft_ms for r in ok)
     itl = finite(v for r in ok for v in r.itl_ms)
@@ -119,7 +119,7 @@ def _percentiles(out: _Fields, prefix: str, values: Sequence[float], reason: str
 
 
 def _token_sum(
-    ok: Sequence[RequestRecord], get: Callable[[RequestRecord], int | None], kind: str, none: str
+    ok: Sequence[Completion], get: Callable[[Completion], int | None], kind: str, none: str
 ) -> tuple[int | None, str]:
     """(sum, "") when the server counted `kind` tokens for every successful request, else (None, reason)."""
     if not ok:

@@ -26,7 +26,7 @@ from typing import Any
 
 import aiohttp
 
-from evalclient.client.types import RequestRecord
+from evalclient.client.completion import Completion
 from evalclient.errors import EvalClientError
 from evalclient.monitor.aggregate import GpuSource, ServerSource, build_report
 from evalclient.monitor.nvml import NvmlSampler
@@ -139,7 +139,7 @@ class LivePerformanceMonitor:
         finally:
             span.end = time.monotonic()
 
-    def performance_metrics(self, window_name: str, records: Sequence[RequestRecord]) -> PerformanceReport:
+    def performance_metrics(self, window_name: str, records: Sequence[Completion]) -> PerformanceReport:
         """The performance_metrics of one window; `records` are that window's requests (all of them)."""
         span = self._windows.get(window_name)
         if span is None:

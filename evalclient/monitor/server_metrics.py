@@ -60,40 +60,13 @@ class ServerMetricNames:
         )
 
 
-_NAMES = {
-    "tgi": ServerMetricNames(
-        engine="tgi",
-        running_batch=("tgi_batch_current_size",),
-        queue_size=("tgi_queue_size",),
-        kv_cache_tokens=("tgi_batch_current_max_tokens",),
-        prompt_tokens=("tgi_request_input_length_sum",),
-        generation_tokens=("tgi_request_generated_tokens_sum",),
-    ),
-    "vllm": ServerMetricNames(
-        engine="vllm",
-        running_batch=("vllm:num_requests_running",),
-        queue_size=("vllm:num_requests_waiting",),
-        kv_cache_fraction=("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"),
-        prompt_tokens=("vllm:prompt_tokens_total",),
-        generation_tokens=("vllm:generation_tokens_total",),
-    ),
-    "sglang": ServerMetricNames(
-        engine="sglang",
-        running_batch=("sglang:num_running_reqs",),
-        queue_size=("sglang:num_queue_reqs",),
-        kv_cache_fraction=("sglang:token_usage",),
-        prompt_tokens=("sglang:prompt_tokens_total",),
-        generation_tokens=("sglang:generation_tokens_total",),
-    ),
-}
-
-
 def metric_names_for(engine: str) -> ServerMetricNames:
-    """The metric names of `engine` ("tgi", "vllm" or "sglang")."""
-    try:
-        return _NAMES[engine.lower()]
-    except KeyError:
-        raise ConfigError(f"unknown engine {engine!r}", hint=f"use one of {', '.join(_NAMES)}") from None
+    """The metric names an engine's adapter declares (ConfigError for an unknown engine)."""
+    from evalclient.engines import engine_kinds, get_adapter
+
+    if engine.lower() not in engine_kinds():
+        raise ConfigError(f"unknown engine {engine!r}", hint=f"use one of {', '.join(engine_kinds())}")
+    return get_adapter(engine.lower()).metric_names
 
 
 @dataclass(frozen=True, slots=True)

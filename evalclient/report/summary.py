@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from evalclient.results import ResultsOrganizer
+from evalclient.results import CombinationRecord, ResultsOrganizer
 from evalclient.results.atomic import atomic_write_bytes
 
 # The score shown first for a dataset: its headline metric where it has one, else accuracy.
@@ -18,6 +18,7 @@ COLUMNS = (
     "model",
     "preset",
     "dataset",
+    "status",
     "num_samples",
     "score_name",
     "score",
@@ -31,25 +32,27 @@ COLUMNS = (
 )
 
 
-def summary_rows(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Flatten detailed metrics records into summary rows (one per combination)."""
+def summary_rows(records: Iterable[CombinationRecord]) -> list[dict[str, Any]]:
+    """Flatten combination records into summary rows (one per combination)."""
     rows = []
     for record in records:
-        dataset = record.get("dataset_metrics") or {}
-        perf = record.get("performance_metrics") or {}
+        dataset = record.dataset_metrics
+        perf = record.performance_metrics
         name = next((k for k in HEADLINE_ORDER if dataset.get(k) is not None), None)
         rows.append(
             {
-                "model": record.get("model"),
-                "preset": record.get("preset"),
-                "dataset": record.get("dataset"),
-                "num_samples": record.get("num_samples"),
+                "model": record.model,
+                "preset": record.preset,
+                "dataset": record.dataset,
+                "status": record.status,
+                "num_samples": record.num_samples,
                 "score_name": name,
                 "score": dataset.get(name) if name else None,
                 "num_failed_parse": dataset.get("num_failed_parse"),
-                **{key: perf.get(key) for key in COLUMNS[7:]},
-                "run_id": record.get("run_id"),
-                "timestamp": record.get("timestamp"),
+                **{key: perf.get(key) for key in COLUMNS[8:-1]},
+                "num_errors": record.num_errors,
+                "run_id": record.run_id,
+                "timestamp": record.timestamp,
             }
         )
     return sorted(rows, key=lambda r: (str(r["model"]), str(r["preset"]), str(r["dataset"])))

@@ -4,5 +4,6 @@ from __future__ import annotations
 
 from evalclient.results.fingerprint import combination_fingerprint
 from evalclient.results.organizer import ResultsOrganizer
+from evalclient.results.record import CombinationRecord, SampleError, load_record
 
-__all__ = ["ResultsOrganizer", "combination_fingerprint"]
+__all__ = ["CombinationRecord", "ResultsOrganizer", "SampleError", "combination_fingerprint", "load_record"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Iterable
@@ -12,6 +11,7 @@ from typing import Any
 
 from evalclient.errors import ResultsError
 from evalclient.results.atomic import atomic_write_json, atomic_write_jsonl, atomic_write_text
+from evalclient.results.record import CombinationRecord, load_record
 
 DIRECTORIES = (
     "logs/model_evaluation",
@@ -80,27 +80,21 @@ class ResultsOrganizer:
     def detailed_metrics_path(self, model: str, preset: str, dataset: str) -> Path:
         return self.base_dir / "metrics" / "detailed" / f"{model}_{preset}_{dataset}.json"
 
-    def save_detailed_metrics(self, model: str, preset: str, dataset: str, record: dict[str, Any]) -> Path:
-        path = self.detailed_metrics_path(model, preset, dataset)
-        atomic_write_json(path, record)
+    def save_combination(self, record: CombinationRecord) -> Path:
+        """Write the combination's record atomically."""
+        path = self.detailed_metrics_path(record.model, record.preset, record.dataset)
+        atomic_write_text(path, record.model_dump_json(indent=2) + "\n")
         return path
 
-    def load_detailed_metrics(self, model: str, preset: str, dataset: str) -> dict[str, Any] | None:
+    def load_combination(self, model: str, preset: str, dataset: str) -> CombinationRecord | None:
+        """The stored record, None when there is none; ResultsError when the file cannot be read."""
         path = self.detailed_metrics_path(model, preset, dataset)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (FileNotFoundError, json.JSONDecodeError):
-            return None
-        return data if isinstance(data, dict) else None
+        return load_record(path) if path.exists() else None
 
-    def iter_detailed_metrics(self) -> Iterable[dict[str, Any]]:
+    def iter_combinations(self) -> Iterable[CombinationRecord]:
+        """Every stored record, by file name; ResultsError at the first unreadable one."""
         for path in sorted((self.base_dir / "metrics" / "detailed").glob("*.json")):
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-            except json.JSONDecodeError:
-                continue
-            if isinstance(data, dict):
-                yield data
+            yield load_record(path)
 
     def save_performance_samples(self, model: str, preset: str, rows: list[dict[str, Any]]) -> Path:
         """Raw monitor samples as CSV (one row per sample, the union of all columns)."""

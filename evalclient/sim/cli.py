@@ -57,7 +57,6 @@ _RECORDED: tuple[tuple[str, Any], ...] = (
     ("--disable-custom-kernels", None),
     ("--json-output", None),
     ("--disable-grammar-support", None),
-    ("--enable-prefill-logprobs", None),
 )
 
 
@@ -85,6 +84,11 @@ def _add_model_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kv-cache-dtype", choices=("fp8_e4m3fn", "fp8_e5m2"))
     parser.add_argument("--usage-stats", choices=("on", "off", "no-stack"))
     parser.add_argument("--rope-scaling", choices=("linear", "dynamic"))
+    parser.add_argument(
+        "--enable-prefill-logprobs",
+        action="store_true",
+        help="return prefill logprobs (decoder_input_details)",
+    )
 
 
 def _add_limit_flags(parser: argparse.ArgumentParser) -> None:
@@ -140,6 +144,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         "fault_503_first": args.fault_503_first,
         "fault_stream_error_every": args.fault_stream_error_every,
         "crash_after": args.crash_after,
+        "prefill_logprobs": args.enable_prefill_logprobs,
         "launcher_args": _launcher_args(args),
     }
     for name in (

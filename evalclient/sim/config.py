@@ -44,6 +44,8 @@ class SimConfig:
     fault_503_first: int = 0
     fault_stream_error_every: int = 0
     crash_after: int = 0
+    prefill_logprobs: bool = False
+    """TGI >= 3.0 returns prefill logprobs only when launched with --enable-prefill-logprobs."""
     launcher_args: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -64,8 +64,8 @@ class Job:
         return prefix + self.plan.text
 
     def prefill(self) -> list[dict[str, object]]:
-        """The prefill tokens when `decoder_input_details` asks for them, else []."""
-        if not self.request.params.decoder_input_details:
+        """The prefill tokens when `decoder_input_details` asks and the launcher enabled them, else []."""
+        if not self.request.params.decoder_input_details or not self.engine.config.prefill_logprobs:
             return []
         return prefill_tokens(self.valid.prompt_pieces)
 

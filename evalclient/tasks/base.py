@@ -1,13 +1,27 @@
-"""The task interface: how a dataset's rows become requests and how answers are scored."""
+"""The task contract: a declaration (source, schema, ids), a solver that asks the model, a scorer.
+
+    solver(sample, model) -> list[Completion]           may send several requests of any kind
+    scorer(samples, outputs, ctx) -> ScoreResult          async; CPU work, sandbox and judge through ctx
+
+A solver's requests go through a `ModelHandle` (the deployment's client with the engine's switches applied);
+a request's failure comes back inside its Completion, so a solver only decides what to ask next.
+"""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from evalclient.client.types import GenerationRequest
+from evalclient.client.completion import Completion, RequestError
+from evalclient.client.requests import (
+    ChatRequest,
+    GenerateRequest,
+    LoglikelihoodRequest,
+    RequestKind,
+    Sampling,
+)
+from evalclient.tasks.context import ScoreContext
 
 
 @dataclass(frozen=True)
@@ -30,24 +44,99 @@ class Sample:
     row: Mapping[str, Any]
 
 
+class ModelHandle(Protocol):
+    """The model under evaluation, as a solver sees it."""
+
+    async def chat(self, request: ChatRequest) -> Completion: ...
+
+    async def generate(self, request: GenerateRequest) -> Completion: ...
+
+    async def loglikelihood(self, request: LoglikelihoodRequest) -> Completion: ...
+
+
+@dataclass
+class SampleOutput:
+    """Every completion a solver obtained for one sample; `error` when the solver itself failed."""
+
+    sample_id: str
+    completions: list[Completion] = field(default_factory=list)
+    error: RequestError | None = None
+
+    @property
+    def failure(self) -> RequestError | None:
+        """The solver's error, else the first failed request's, else None."""
+        if self.error is not None:
+            return self.error
+        return next((c.error for c in self.completions if c.error is not None), None)
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    @property
+    def final(self) -> Completion | None:
+        """The last text-producing completion (the answer to score), if any."""
+        for completion in reversed(self.completions):
+            if completion.kind in (RequestKind.CHAT, RequestKind.GENERATE):
+                return completion
+        return None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.sample_id,
+            "completions": [c.as_dict() for c in self.completions],
+            "error": None if self.error is None else self.error.as_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SampleOutput:
+        """From `as_dict`'s form, or a predictions line (whose solver error is `solver_error`)."""
+        error = data.get("solver_error", data.get("error")) if "completions" in data else None
+        return cls(
+            sample_id=str(data["id"]),
+            completions=[Completion.from_dict(c) for c in data.get("completions") or ()],
+            error=RequestError.from_dict(error) if error else None,
+        )
+
+
 @dataclass
 class ScoreResult:
-    """dataset_metrics for a combination plus a per-sample verdict stored beside each prediction."""
+    """dataset_metrics for a combination plus a verdict per sample id (stored beside each prediction).
+
+    Verdicts use two common keys where they apply: `correct` (bool) and `parsed` (whether an answer could
+    be read from a non-empty text; None for tasks scored without text).
+    """
 
     metrics: dict[str, Any]
     per_sample: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-class Task(ABC):
-    """One benchmark: its source, its family, how to prompt and how to score."""
+Solver = Callable[[Sample, ModelHandle], Awaitable[list[Completion]]]
+Scorer = Callable[[Sequence[Sample], Mapping[str, SampleOutput], ScoreContext], Awaitable[ScoreResult]]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One benchmark, declared once: where its rows come from, how it asks the model, how it scores.
+
+    Sample caps are not declared here: presets/sweep.yaml alone sets them.
+    """
 
     name: str
     family: str
     source: HubSource
+    required_fields: tuple[str, ...]
     id_field: str | None = None
-    implemented: bool = True
-    required_fields: tuple[str, ...] = ()
-    """Fields every row (hub or --data-file) must have; checked when the rows are loaded."""
+    solver: Solver | None = None
+    scorer: Scorer | None = None
+    request_kinds: frozenset[RequestKind] = frozenset()
+    sampling: Sampling | None = None
+    """The sampling every request of this task sends (recorded with each combination)."""
+    description: str = ""
+
+    @property
+    def implemented(self) -> bool:
+        return self.solver is not None and self.scorer is not None
 
     def sample_id(self, row: Mapping[str, Any], index: int) -> str:
         """The dataset's own id where it has one, else the 0-based row index as a string."""
@@ -55,10 +144,7 @@ class Task(ABC):
             return str(row[self.id_field])
         return str(index)
 
-    @abstractmethod
-    def build_request(self, sample: Sample) -> GenerationRequest:
-        """The chat request that asks the model this sample."""
-
-    @abstractmethod
-    def score(self, samples: Sequence[Sample], responses: Mapping[str, str]) -> ScoreResult:
-        """Score answers (keyed by sample id) the way the benchmark's reference scorer does."""
+    def request_parameters(self) -> dict[str, Any]:
+        """What every request of this task sends, for the combination record."""
+        kinds = sorted(str(k) for k in self.request_kinds)
+        return {"kinds": kinds, "sampling": None if self.sampling is None else self.sampling.as_dict()}

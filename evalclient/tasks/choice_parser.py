@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from evalclient.tasks.text import strip_reasoning
+from evalclient.client.reasoning import answer_part
 
 _PHRASE = (
     r"(?i:\b(?:(?:final\s+|correct\s+|best\s+|right\s+)?answer(?:\s+(?:is|would\s+be|will\s+be|should\s+be))?"
@@ -35,7 +35,7 @@ _ARTICLE = re.compile(r"(?:^|[.!?]\s+|\n\s*)(A)\s+[a-z]")
 
 def parse_choice(text: str, labels: Sequence[str], choices: Sequence[str] | None = None) -> str | None:
     """The label `text` picks among `labels` (e.g. "A".."D" or "1".."4"), or None when it picks none."""
-    answer = strip_reasoning(text)
+    answer = answer_part(text).strip()
     if not answer or not labels:
         return None
     alternation = "|".join(re.escape(label) for label in sorted(labels, key=len, reverse=True))

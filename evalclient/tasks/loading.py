@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from evalclient.errors import DatasetError, UsageError
-from evalclient.tasks.base import Sample, Task
+from evalclient.tasks.base import Sample, TaskSpec
 
 DATA_FILE_SUFFIXES: tuple[str, ...] = (".jsonl", ".json", ".parquet")
 OFFLINE_HINT = (
@@ -34,7 +34,7 @@ def find_data_file(data_dir: Path, name: str) -> Path | None:
     return None
 
 
-def load_task_rows(task: Task, data_file: Path | None = None, cache_dir: Path | None = None) -> list[Row]:
+def load_task_rows(task: TaskSpec, data_file: Path | None = None, cache_dir: Path | None = None) -> list[Row]:
     """The task's rows from `data_file` when given, else from the hub; every row checked for its fields."""
     if data_file is not None:
         rows, origin = load_file_rows(data_file), str(data_file)
@@ -44,7 +44,7 @@ def load_task_rows(task: Task, data_file: Path | None = None, cache_dir: Path | 
     return rows
 
 
-def hub_label(task: Task) -> str:
+def hub_label(task: TaskSpec) -> str:
     """`path[/config]:split@revision`, how messages name a hub dataset."""
     source = task.source
     config = f"/{source.config}" if source.config else ""
@@ -52,7 +52,7 @@ def hub_label(task: Task) -> str:
     return f"{source.path}{config}{files}:{source.split}@{source.revision}"
 
 
-def load_hub_rows(task: Task, cache_dir: Path | None = None) -> list[Row]:
+def load_hub_rows(task: TaskSpec, cache_dir: Path | None = None) -> list[Row]:
     """Rows of the task's pinned hub split via `datasets.load_dataset`; any failure is a DatasetError."""
     source = task.source
     kwargs: dict[str, Any] = {"split": source.split, "revision": source.revision}
@@ -89,7 +89,7 @@ def load_file_rows(path: Path) -> list[Row]:
     )
 
 
-def validate_rows(task: Task, rows: Sequence[Any], origin: str) -> None:
+def validate_rows(task: TaskSpec, rows: Sequence[Any], origin: str) -> None:
     """DatasetError naming origin, row (0-based) and field for the first row lacking a required field."""
     needs = (
         f"{task.name} rows need the fields {', '.join(task.required_fields)} (the {task.source.path} schema)"
@@ -102,11 +102,14 @@ def validate_rows(task: Task, rows: Sequence[Any], origin: str) -> None:
                 raise DatasetError(f"{origin}: row {index} (0-based) has no field {field!r}", needs)
 
 
-def select_samples(task: Task, rows: Sequence[Mapping[str, Any]], n: int, seed: int) -> list[Sample]:
-    """n rows as Samples (ids per `task.sample_id`), a seeded subset in original order; all when n >= rows."""
-    if n < 0:
+def select_samples(
+    task: TaskSpec, rows: Sequence[Mapping[str, Any]], n: int | None, seed: int
+) -> list[Sample]:
+    """n rows as Samples (ids per `task.sample_id`), a seeded subset in original order; all when n is None
+    or covers the rows."""
+    if n is not None and n < 0:
         raise UsageError(f"the number of samples must be 0 or more, not {n}")
-    if n >= len(rows):
+    if n is None or n >= len(rows):
         indices: Sequence[int] = range(len(rows))
     else:
         order = list(range(len(rows)))
@@ -117,7 +120,7 @@ def select_samples(task: Task, rows: Sequence[Mapping[str, Any]], n: int, seed: 
     return samples
 
 
-def _check_unique_ids(task: Task, samples: Sequence[Sample]) -> None:
+def _check_unique_ids(task: TaskSpec, samples: Sequence[Sample]) -> None:
     seen: set[str] = set()
     for sample in samples:
         if sample.id in seen:

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from evalclient.errors import DatasetError
-from evalclient.tasks.base import Sample, Task
+from evalclient.tasks.base import Sample, TaskSpec
 from evalclient.tasks.loading import Row, find_data_file, hub_label, load_task_rows, select_samples
-from evalclient.tasks.registry import SEED_CAPS, get_task, task_names
+from evalclient.tasks.registry import get_task, task_names
 
 
 class DatasetManager:
@@ -47,8 +47,8 @@ class DatasetManager:
             self._rows[task.name] = self._load(task)
         return self._rows[task.name]
 
-    def get_evaluation_samples(self, name: str, n: int) -> list[Sample]:
-        """n samples of `name` (all when n covers the split), the same ids for the same seed and n."""
+    def get_evaluation_samples(self, name: str, n: int | None) -> list[Sample]:
+        """n samples of `name` (all when n is None or covers the split), the same ids for the same seed."""
         task = get_task(name)
         return select_samples(task, self.rows(task.name), n, self.seed)
 
@@ -60,9 +60,9 @@ class DatasetManager:
     ) -> dict[str, list[Sample]]:
         """Samples for each dataset (all twelve in sweep order by default): min(n, its cap) each.
 
-        Caps default to the seed plan's (`SEED_CAPS`); `caps` overrides some or all of them.
+        `caps` are the per-dataset caps of presets/sweep.yaml; a dataset without one gets n.
         """
-        limits = {**SEED_CAPS, **(caps or {})}
+        limits = dict(caps or {})
         chosen = [get_task(name).name for name in (names if names is not None else task_names())]
         return {name: self.get_evaluation_samples(name, min(n, limits.get(name, n))) for name in chosen}
 
@@ -74,7 +74,7 @@ class DatasetManager:
             return f"sha256:{_file_sha256(path)}"
         return f"hub:{hub_label(task)}"
 
-    def _load(self, task: Task) -> list[Row]:
+    def _load(self, task: TaskSpec) -> list[Row]:
         path = self.data_file_for(task.name)
         if path is None and self.data_dir is not None:
             try:

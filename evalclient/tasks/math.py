@@ -1,10 +1,12 @@
-"""GSM8K: chain-of-thought prompt, lm-evaluation-harness answer extraction (strict and flexible), scoring.
+"""GSM8K: a chain-of-thought chat prompt, scored with lm-evaluation-harness's gsm8k filters and metric.
 
-Extraction follows lm-eval's gsm8k task filters: *strict-match* takes the first `#### <number>`
-(`#### (\\-?[0-9\\.\\,]+)`), *flexible-extract* the last number-like span (`(-?[$0-9.,]{2,})|(-?[0-9]+)`).
-Both answers and the reference are normalised the way lm-eval's exact_match ignores text (commas, `$`,
-a trailing period, case), and numerically, so "72.0" equals "72". One deliberate difference: a flexible
-candidate must contain a digit, so a trailing "..." is never taken for the answer.
+lm-eval's gsm8k task (v3.0) has two filters over the answer: *strict-match* takes the first
+`#### <number>` (`#### (\\-?[0-9\\.\\,]+)`), *flexible-extract* the last number-like span
+(`(-?[$0-9.,]{2,})|(-?[0-9]+)`). Each is compared with the whole reference solution by exact_match ignoring
+case and the regexes `,`, `\\$`, `(?s).*#### ` and `\\.$`. Reported as `exact_match_strict` and
+`exact_match_flexible`; `accuracy` is the flexible one, the number people quote. `exact_match_numeric` is
+evalclient's own lenient variant (flexible extraction, equal as numbers: "18.00" counts as 18).
+Inline `<think>` reasoning is removed before extraction, so a number inside it is never scored.
 """
 
 from __future__ import annotations
@@ -14,14 +16,19 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from evalclient.client.types import GenerationRequest
+from evalclient.client.completion import Completion
+from evalclient.client.requests import ChatRequest, RequestKind, Sampling
 from evalclient.errors import DatasetError
-from evalclient.tasks.base import HubSource, Sample, ScoreResult, Task
-from evalclient.tasks.text import response_text, strip_reasoning, user_message
+from evalclient.tasks.base import HubSource, ModelHandle, Sample, SampleOutput, ScoreResult, TaskSpec
+from evalclient.tasks.context import ScoreContext
+from evalclient.tasks.lm_eval_match import FALLBACK, exact_match, normalised, regex_filter
+from evalclient.tasks.quality import answer_quality
+from evalclient.tasks.text import answer_text, user_message
 
 STRICT_PATTERN = re.compile(r"#### (\-?[0-9\.\,]+)")
 FLEXIBLE_PATTERN = re.compile(r"(-?[$0-9.,]{2,})|(-?[0-9]+)")
-_HAS_DIGIT = re.compile(r"[0-9]")
+REGEXES_TO_IGNORE = (",", "\\$", "(?s).*#### ", "\\.$")
+SAMPLING = Sampling(max_tokens=512)
 
 PROMPT_TEMPLATE = (
     "Solve the following math word problem. Reason step by step, showing your calculations. "
@@ -30,91 +37,97 @@ PROMPT_TEMPLATE = (
 )
 
 
-def normalize_number(text: str) -> str:
-    """Canonical form of an answer: no commas, `$` or trailing period; "72.0" -> "72", "0.50" -> "0.5"."""
-    cleaned = text.strip().replace(",", "").replace("$", "").strip().rstrip(".").strip().lower()
+def extract_strict(response: str) -> str:
+    """lm-eval strict-match: the first `#### <number>`'s number, or "[invalid]"."""
+    return regex_filter(response, STRICT_PATTERN, 0)
+
+
+def extract_flexible(response: str) -> str:
+    """lm-eval flexible-extract: the last number-like span, or "[invalid]"."""
+    return regex_filter(response, FLEXIBLE_PATTERN, -1)
+
+
+def gsm8k_match(prediction: str, reference: str) -> bool:
+    """lm-eval's exact_match with the gsm8k task's settings."""
+    return exact_match(prediction, reference, REGEXES_TO_IGNORE, ignore_case=True)
+
+
+def numeric_value(text: str) -> Decimal | None:
+    """The number in an extracted answer ("$1,000.00" -> 1000), None when it is not one."""
+    cleaned = text.strip().replace(",", "").replace("$", "").rstrip(".")
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
-        return cleaned
-    if not value.is_finite():
-        return cleaned
-    if value == value.to_integral_value():
-        return str(int(value))
-    return format(value.normalize(), "f")
+        return None
+    return value if value.is_finite() else None
 
 
-def extract_strict(response: str) -> str | None:
-    """lm-eval strict-match: the first `#### <number>`, normalised; None when there is none."""
-    match = STRICT_PATTERN.search(strip_reasoning(response))
-    return normalize_number(match.group(1)) if match else None
-
-
-def extract_flexible(response: str) -> str | None:
-    """lm-eval flexible-extract: the last number-like span, normalised; None when there is none."""
-    candidates = [
-        next(group for group in groups if group)
-        for groups in FLEXIBLE_PATTERN.findall(strip_reasoning(response))
-        if any(groups)
-    ]
-    numbers = [candidate for candidate in candidates if _HAS_DIGIT.search(candidate)]
-    return normalize_number(numbers[-1]) if numbers else None
-
-
-def reference_answer(row: Mapping[str, Any]) -> str:
-    """The gold number: the text after the last `####` of the row's `answer`, normalised."""
+def reference_solution(row: Mapping[str, Any]) -> str:
+    """The row's whole `answer` (lm-eval's doc_to_target); DatasetError without a `####` line."""
     answer = str(row.get("answer", ""))
     if "####" not in answer:
         raise DatasetError(
             "gsm8k row has no '#### <number>' line in its answer field",
             "give rows in the hub schema (openai/gsm8k main: question, answer ending with '#### N')",
         )
-    return normalize_number(answer.split("####")[-1])
+    return answer
 
 
-class GSM8KTask(Task):
-    """Grade-school math word problems (openai/gsm8k, main, test: 1,319 problems)."""
-
-    name = "gsm8k"
-    family = "reasoning"
-    source = HubSource("openai/gsm8k", "main", "test", "cc7b047b6e5bb11b4f1af84efc572db110a51b3c")
-    id_field = None
-    required_fields = ("question", "answer")
-    max_tokens = 512
-
-    def build_request(self, sample: Sample) -> GenerationRequest:
-        prompt = PROMPT_TEMPLATE.format(question=str(sample.row["question"]).strip())
-        return GenerationRequest(id=sample.id, messages=user_message(prompt), max_tokens=self.max_tokens)
-
-    def score(self, samples: Sequence[Sample], responses: Mapping[str, str]) -> ScoreResult:
-        per_sample = {
-            sample.id: _score_one(sample, response_text(responses, sample.id)) for sample in samples
-        }
-        verdicts = list(per_sample.values())
-        total = len(verdicts)
-        metrics: dict[str, Any] = {
-            "accuracy": _mean(sum(v["correct"] for v in verdicts), total),
-            "exact_match": _mean(sum(v["strict_correct"] for v in verdicts), total),
-            "num_samples": total,
-            "num_failed_parse": sum(1 for v in verdicts if not v["missing"] and v["extracted"] is None),
-            "num_missing": sum(1 for v in verdicts if v["missing"]),
-        }
-        return ScoreResult(metrics=metrics, per_sample=per_sample)
+async def solve(sample: Sample, model: ModelHandle) -> list[Completion]:
+    prompt = PROMPT_TEMPLATE.format(question=str(sample.row["question"]).strip())
+    return [await model.chat(ChatRequest(sample.id, user_message(prompt), SAMPLING))]
 
 
-def _score_one(sample: Sample, response: str | None) -> dict[str, Any]:
-    reference = reference_answer(sample.row)
-    extracted = None if response is None else extract_flexible(response)
-    strict = None if response is None else extract_strict(response)
+async def score(
+    samples: Sequence[Sample], outputs: Mapping[str, SampleOutput], ctx: ScoreContext
+) -> ScoreResult:
+    return await ctx.run_cpu(score_now, samples, outputs)
+
+
+def score_now(samples: Sequence[Sample], outputs: Mapping[str, SampleOutput]) -> ScoreResult:
+    """The metrics and verdicts (synchronous; `score` runs it off the event loop)."""
+    verdicts = {s.id: verdict(s, answer_text(outputs.get(s.id))) for s in samples}
+    total = len(samples)
+
+    def mean(key: str) -> float | None:
+        return sum(bool(v[key]) for v in verdicts.values()) / total if total else None
+
+    metrics: dict[str, Any] = {
+        "accuracy": mean("exact_match_flexible"),
+        "exact_match_strict": mean("exact_match_strict"),
+        "exact_match_flexible": mean("exact_match_flexible"),
+        "exact_match_numeric": mean("exact_match_numeric"),
+        **answer_quality(samples, outputs, verdicts),
+    }
+    return ScoreResult(metrics=metrics, per_sample=verdicts)
+
+
+def verdict(sample: Sample, answer: str | None) -> dict[str, Any]:
+    """Both filters' answers, the reference as compared, and each metric's hit."""
+    reference = reference_solution(sample.row)
+    text = "" if answer is None else answer
+    strict, flexible = extract_strict(text), extract_flexible(text)
+    value, gold = numeric_value(flexible), numeric_value(normalised(reference, REGEXES_TO_IGNORE))
     return {
-        "extracted": extracted,
-        "strict_extracted": strict,
-        "reference": reference,
-        "correct": extracted == reference,
-        "strict_correct": strict == reference,
-        "missing": response is None,
+        "strict": strict,
+        "flexible": flexible,
+        "reference": normalised(reference, REGEXES_TO_IGNORE, ignore_case=True),
+        "exact_match_strict": gsm8k_match(strict, reference),
+        "exact_match_flexible": gsm8k_match(flexible, reference),
+        "exact_match_numeric": value is not None and value == gold,
+        "correct": gsm8k_match(flexible, reference),
+        "parsed": flexible != FALLBACK,
     }
 
 
-def _mean(hits: int, total: int) -> float | None:
-    return hits / total if total else None
+GSM8K = TaskSpec(
+    name="gsm8k",
+    family="reasoning",
+    source=HubSource("openai/gsm8k", "main", "test", "cc7b047b6e5bb11b4f1af84efc572db110a51b3c"),
+    required_fields=("question", "answer"),
+    solver=solve,
+    scorer=score,
+    request_kinds=frozenset({RequestKind.CHAT}),
+    sampling=SAMPLING,
+    description="grade-school math word problems (1,319 in test); lm-eval's strict and flexible exact match",
+)

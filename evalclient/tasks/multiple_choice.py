@@ -1,8 +1,9 @@
-"""Multiple-choice tasks answered by label (generative, as lm-eval's arc_challenge_chat): ARC-Challenge.
+"""Multiple-choice tasks answered by label (generative): ARC-Challenge.
 
 The prompt lists the choices under the dataset's own labels (A–E, or 1–5 for some ARC rows) and asks for
-the label only; `choice_parser.parse_choice` reads the label back. `accuracy` and lm-eval's name `acc`
-carry the same value: correct answers over all samples (missing and unparseable answers count as wrong).
+the label only; `choice_parser.parse_choice` (evalclient's own reading of free text) reads the label back.
+`accuracy` is correct answers over all samples (failed and unparseable answers count as wrong); it is not
+lm-eval's `acc`, which scores choices by log-likelihood.
 """
 
 from __future__ import annotations
@@ -10,11 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeGuard
 
-from evalclient.client.types import GenerationRequest
+from evalclient.client.completion import Completion
+from evalclient.client.requests import ChatRequest, RequestKind, Sampling
 from evalclient.errors import DatasetError
-from evalclient.tasks.base import HubSource, Sample, ScoreResult, Task
+from evalclient.tasks.base import HubSource, ModelHandle, Sample, SampleOutput, ScoreResult, TaskSpec
 from evalclient.tasks.choice_parser import parse_choice
-from evalclient.tasks.text import response_text, user_message
+from evalclient.tasks.context import ScoreContext
+from evalclient.tasks.quality import answer_quality
+from evalclient.tasks.text import answer_text, user_message
+
+SAMPLING = Sampling(max_tokens=32)
 
 PROMPT_TEMPLATE = (
     "Answer the following multiple-choice science question.\n\n"
@@ -47,51 +53,51 @@ def format_labels(labels: Sequence[str]) -> str:
     return f"{', '.join(labels[:-1])} or {labels[-1]}"
 
 
-class ARCChallengeTask(Task):
-    """AI2 Reasoning Challenge, Challenge set (allenai/ai2_arc, ARC-Challenge, test: 1,172 questions)."""
-
-    name = "arc_challenge"
-    family = "reasoning"
-    source = HubSource("allenai/ai2_arc", "ARC-Challenge", "test", "210d026faf9955653af8916fad021475a3f00453")
-    id_field = "id"
-    required_fields = ("id", "question", "choices", "answerKey")
-    max_tokens = 32
-
-    def build_request(self, sample: Sample) -> GenerationRequest:
-        labels, texts = labelled_choices(sample.row)
-        listing = "\n".join(f"{label}. {text}" for label, text in zip(labels, texts, strict=True))
-        prompt = PROMPT_TEMPLATE.format(
-            question=str(sample.row["question"]).strip(), choices=listing, labels=format_labels(labels)
-        )
-        return GenerationRequest(id=sample.id, messages=user_message(prompt), max_tokens=self.max_tokens)
-
-    def score(self, samples: Sequence[Sample], responses: Mapping[str, str]) -> ScoreResult:
-        per_sample = {
-            sample.id: _score_one(sample, response_text(responses, sample.id)) for sample in samples
-        }
-        return ScoreResult(metrics=choice_metrics(list(per_sample.values())), per_sample=per_sample)
+async def solve(sample: Sample, model: ModelHandle) -> list[Completion]:
+    labels, texts = labelled_choices(sample.row)
+    listing = "\n".join(f"{label}. {text}" for label, text in zip(labels, texts, strict=True))
+    prompt = PROMPT_TEMPLATE.format(
+        question=str(sample.row["question"]).strip(), choices=listing, labels=format_labels(labels)
+    )
+    return [await model.chat(ChatRequest(sample.id, user_message(prompt), SAMPLING))]
 
 
-def choice_metrics(verdicts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """accuracy (= lm-eval's acc), sample count, failed parses and missing answers from the verdicts."""
-    total = len(verdicts)
-    accuracy = sum(1 for v in verdicts if v["correct"]) / total if total else None
-    return {
-        "accuracy": accuracy,
-        "acc": accuracy,
-        "num_samples": total,
-        "num_failed_parse": sum(1 for v in verdicts if not v["missing"] and v["predicted"] is None),
-        "num_missing": sum(1 for v in verdicts if v["missing"]),
-    }
+async def score(
+    samples: Sequence[Sample], outputs: Mapping[str, SampleOutput], ctx: ScoreContext
+) -> ScoreResult:
+    return await ctx.run_cpu(score_now, samples, outputs)
 
 
-def _score_one(sample: Sample, response: str | None) -> dict[str, Any]:
+def score_now(samples: Sequence[Sample], outputs: Mapping[str, SampleOutput]) -> ScoreResult:
+    """Accuracy and answer quality (synchronous; `score` runs it off the event loop)."""
+    verdicts = {s.id: verdict(s, answer_text(outputs.get(s.id))) for s in samples}
+    total = len(samples)
+    accuracy = sum(v["correct"] for v in verdicts.values()) / total if total else None
+    metrics = {"accuracy": accuracy, **answer_quality(samples, outputs, verdicts)}
+    return ScoreResult(metrics=metrics, per_sample=verdicts)
+
+
+def verdict(sample: Sample, answer: str | None) -> dict[str, Any]:
     labels, texts = labelled_choices(sample.row)
     reference = str(sample.row["answerKey"]).strip()
-    predicted = None if response is None else parse_choice(response, labels, texts)
+    predicted = None if answer is None else parse_choice(answer, labels, texts)
     return {
         "predicted": predicted,
         "reference": reference,
         "correct": predicted is not None and predicted == reference,
-        "missing": response is None,
+        "parsed": None if answer is None else predicted is not None,
     }
+
+
+ARC_CHALLENGE = TaskSpec(
+    name="arc_challenge",
+    family="reasoning",
+    source=HubSource("allenai/ai2_arc", "ARC-Challenge", "test", "210d026faf9955653af8916fad021475a3f00453"),
+    required_fields=("id", "question", "choices", "answerKey"),
+    id_field="id",
+    solver=solve,
+    scorer=score,
+    request_kinds=frozenset({RequestKind.CHAT}),
+    sampling=SAMPLING,
+    description="grade-school science questions, Challenge set (1,172 in test), answered by label",
+)

@@ -1,38 +1,91 @@
-"""`evalclient score`: score stored answers offline against the dataset's rows (DESIGN §3)."""
+"""`evalclient score`: score stored answers offline against the dataset's rows (DESIGN §3).
+
+Predictions are JSONL, one object per sample: `{"id": ..., "response": "..."}` (function-calling tasks may
+give `"tool_calls"`, and evalclient's own predictions files carry the full `completions`, which
+log-likelihood tasks need). Each line becomes the sample's output as if the server had just sent it.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from evalclient.client.completion import Completion, RequestError, ToolCall
+from evalclient.client.requests import RequestKind
 from evalclient.errors import DatasetError, UsageError
-from evalclient.tasks.base import ScoreResult
+from evalclient.results.atomic import atomic_write_jsonl
+from evalclient.tasks.base import SampleOutput, ScoreResult
+from evalclient.tasks.context import ScoreContext
 from evalclient.tasks.manager import DatasetManager
 from evalclient.tasks.registry import get_task
 
+LINE_SHAPE = '{"id": ..., "response": "..."} (or "tool_calls": [...]) per line'
 
-def read_predictions(path: Path) -> dict[str, str]:
-    """`{"id": ..., "response": ...}` per line → {id: response}; errors name the file and line."""
-    answers: dict[str, str] = {}
+
+def read_predictions(path: Path) -> dict[str, SampleOutput]:
+    """Each line's output keyed by id; errors name the file and line."""
+    outputs: dict[str, SampleOutput] = {}
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         row = _parse_line(path, number, line)
         if "id" not in row:
-            raise DatasetError(
-                f"{path}: line {number} has no 'id'", 'each line is {"id": ..., "response": "..."}'
-            )
-        response = row.get("response")
-        if response is not None and not isinstance(response, str):
-            raise DatasetError(f"{path}: line {number}: 'response' must be a string")
-        if response is not None:
-            answers[str(row["id"])] = response
-    return answers
+            raise DatasetError(f"{path}: line {number} has no 'id'", LINE_SHAPE)
+        try:
+            outputs[str(row["id"])] = prediction_output(row)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DatasetError(f"{path}: line {number}: {exc}", LINE_SHAPE) from None
+    return outputs
+
+
+def prediction_output(row: Mapping[str, Any]) -> SampleOutput:
+    """A predictions line as a SampleOutput: its stored completions, else one built from response."""
+    sample_id = str(row["id"])
+    if isinstance(row.get("completions"), list):
+        return SampleOutput.from_dict(row)
+    response = row.get("response")
+    if response is not None and not isinstance(response, str):
+        raise ValueError("'response' must be a string")
+    calls = row.get("tool_calls") or []
+    if not isinstance(calls, list):
+        raise ValueError("'tool_calls' must be a list")
+    completion = Completion(
+        sample_id,
+        RequestKind.CHAT,
+        text=response or "",
+        reasoning=row.get("reasoning"),
+        tool_calls=[_tool_call(c) for c in calls],
+        finish_reason=row.get("finish_reason"),
+    )
+    error = row.get("error")
+    if response is None and not calls:
+        error = error or {"kind": "malformed", "message": "no response stored"}
+    if isinstance(error, dict):
+        completion.error = RequestError.from_dict(error)
+    elif isinstance(error, str):
+        completion.error = RequestError.from_dict({"kind": "malformed", "message": error})
+    return SampleOutput(sample_id, [completion])
+
+
+def _tool_call(call: Any) -> ToolCall:
+    if not isinstance(call, dict):
+        raise ValueError("each tool call must be an object")
+    if "function" in call:  # OpenAI's shape
+        function = call["function"]
+        arguments = function.get("arguments", {})
+        text = arguments if isinstance(arguments, str) else json.dumps(arguments)
+        parsed = json.loads(text) if isinstance(arguments, str) else arguments
+        return ToolCall(str(function["name"]), text, parsed, call.get("id"))
+    if "name" in call and "arguments_text" in call:
+        return ToolCall.from_dict(call)
+    arguments = call.get("arguments", {})
+    return ToolCall(str(call["name"]), json.dumps(arguments), arguments)
 
 
 def _parse_line(path: Path, number: int, line: str) -> dict[str, Any]:
@@ -45,19 +98,29 @@ def _parse_line(path: Path, number: int, line: str) -> dict[str, Any]:
     return row
 
 
-def score_predictions(
-    dataset: str, predictions: Path, data_file: Path | None, cache_dir: Path | None = None
+async def score_predictions(
+    dataset: str,
+    predictions: Path,
+    data_file: Path | None,
+    cache_dir: Path | None = None,
+    context: ScoreContext | None = None,
 ) -> ScoreResult:
     """Score every prediction whose id is a sample of the dataset; unknown ids are an error."""
     task = get_task(dataset)
-    answers = read_predictions(predictions)
+    if task.scorer is None:
+        raise UsageError(f"{task.name} has no scorer yet")
+    outputs = read_predictions(predictions)
     manager = DatasetManager(None, cache_dir, data_files={task.name: data_file} if data_file else None)
-    rows = manager.rows(task.name)
-    samples = [s for s in manager.get_evaluation_samples(task.name, len(rows)) if s.id in answers]
-    unknown = sorted(set(answers) - {s.id for s in samples})
+    samples = [s for s in manager.get_evaluation_samples(task.name, None) if s.id in outputs]
+    unknown = sorted(set(outputs) - {s.id for s in samples})
     if unknown:
         raise DatasetError(
             f"{predictions}: {len(unknown)} id(s) are not in {task.name}, e.g. {', '.join(unknown[:3])}",
             "ids are the dataset's own id field, else the 0-based row index",
         )
-    return task.score(samples, answers)
+    return await task.scorer(samples, outputs, context or ScoreContext())
+
+
+def write_verdicts(path: Path, result: ScoreResult) -> None:
+    """The per-sample verdicts, one JSON object per line: {"id": ..., <verdict fields>}."""
+    atomic_write_jsonl(path, [{"id": sample_id, **v} for sample_id, v in result.per_sample.items()])

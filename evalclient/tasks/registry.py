@@ -1,20 +1,17 @@
-"""The twelve datasets of the sweep, in sweep order: hub source, family, id field and required fields.
+"""The twelve datasets of the sweep, each declared once (`TaskSpec`) and registered here, in sweep order.
 
 Hub paths follow the reference harnesses (lm-evaluation-harness, inspect_evals). A revision is a commit
-SHA only where a reference harness or a published lock file pins it; elsewhere it is "main". Only gsm8k
-and arc_challenge are implemented; the others load and sample but cannot be run or scored yet.
+SHA only where a reference harness or a published lock file pins it; elsewhere it is "main". A declaration
+without a solver and scorer is registered (its rows load and sample) but cannot be run or scored yet.
+Sample caps live in presets/sweep.yaml alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
-
 from evalclient.errors import UsageError
-from evalclient.tasks.base import HubSource, Task
-from evalclient.tasks.math import GSM8KTask
-from evalclient.tasks.multiple_choice import ARCChallengeTask
-from evalclient.tasks.planned import PlannedTask
+from evalclient.tasks.base import HubSource, TaskSpec
+from evalclient.tasks.math import GSM8K
+from evalclient.tasks.multiple_choice import ARC_CHALLENGE
 
 # Commit pins, with where they were seen:
 #  openai_humaneval 7dce6050…  inspect_evals v0.23.0 humaneval.py; Aleph-Alpha eval-framework lock file
@@ -25,93 +22,93 @@ from evalclient.tasks.planned import PlannedTask
 #  truthful_qa 741b8276…       inspect_evals v0.23.0 truthfulqa.py
 #  BFCL 61fc0608…              a BFCL adapter pinned with bfcl-eval 2025.12.17 (holds BFCL_v3_simple.json)
 #  gsm8k / arc: see math.py and multiple_choice.py (inspect_evals pins).
-_PLANNED: dict[str, PlannedTask] = {
-    "humaneval": PlannedTask(
-        "humaneval",
-        "coding",
-        HubSource("openai/openai_humaneval", None, "test", "7dce6050a7d6d172f3cc5c32aa97f52fa1a2e544"),
-        ("task_id", "prompt", "canonical_solution", "test", "entry_point"),
+_DECLARED: tuple[TaskSpec, ...] = (
+    TaskSpec(
+        name="humaneval",
+        family="coding",
+        source=HubSource("openai/openai_humaneval", None, "test", "7dce6050a7d6d172f3cc5c32aa97f52fa1a2e544"),
+        required_fields=("task_id", "prompt", "canonical_solution", "test", "entry_point"),
         id_field="task_id",
     ),
-    "mbpp": PlannedTask(
-        "mbpp",
-        "coding",
-        HubSource(
+    TaskSpec(
+        name="mbpp",
+        family="coding",
+        source=HubSource(
             "google-research-datasets/mbpp", "full", "test", "4bb6404fdc6cacfda99d4ac4205087b89d32030c"
         ),
-        ("task_id", "text", "code", "test_list"),
+        required_fields=("task_id", "text", "code", "test_list"),
         id_field="task_id",
     ),
     # CodeXGLUE code-to-text (CodeSearchNet, filtered), the summarization set CodeT5 reports smoothed BLEU-4
     # on; lm-eval's code2text_python reads the same fields (code_tokens -> docstring_tokens).
-    "codet5": PlannedTask(
-        "codet5",
-        "summarization",
-        HubSource("google/code_x_glue_ct_code_to_text", "python", "test", "main"),
-        ("code_tokens", "docstring_tokens"),
+    TaskSpec(
+        name="codet5",
+        family="summarization",
+        source=HubSource("google/code_x_glue_ct_code_to_text", "python", "test", "main"),
+        required_fields=("code_tokens", "docstring_tokens"),
     ),
-    "hellaswag": PlannedTask(
-        "hellaswag",
-        "reasoning",
-        HubSource("Rowan/hellaswag", None, "validation", "218ec52e09a7e7462a5400043bb9a69a41d06b76"),
-        ("activity_label", "ctx_a", "ctx_b", "endings", "label"),
+    TaskSpec(
+        name="hellaswag",
+        family="reasoning",
+        source=HubSource("Rowan/hellaswag", None, "validation", "218ec52e09a7e7462a5400043bb9a69a41d06b76"),
+        required_fields=("activity_label", "ctx_a", "ctx_b", "endings", "label"),
     ),
     # The hub copy names FastChat's question_id `prompt_id`.
-    "mt_bench": PlannedTask(
-        "mt_bench",
-        "instruction_following",
-        HubSource(
+    TaskSpec(
+        name="mt_bench",
+        family="instruction_following",
+        source=HubSource(
             "HuggingFaceH4/mt_bench_prompts", None, "train", "e3a795c5e9a82ee40611c416b8a7786c73198991"
         ),
-        ("prompt_id", "prompt", "category"),
+        required_fields=("prompt_id", "prompt", "category"),
         id_field="prompt_id",
     ),
     # The repo's loading script no longer runs under datasets>=4; its data file loads directly.
-    "alpaca_eval": PlannedTask(
-        "alpaca_eval",
-        "instruction_following",
-        HubSource("tatsu-lab/alpaca_eval", None, "train", "main", data_files="alpaca_eval.json"),
-        ("instruction", "output"),
+    TaskSpec(
+        name="alpaca_eval",
+        family="instruction_following",
+        source=HubSource("tatsu-lab/alpaca_eval", None, "train", "main", data_files="alpaca_eval.json"),
+        required_fields=("instruction", "output"),
     ),
-    "mmlu": PlannedTask(
-        "mmlu",
-        "qa",
-        HubSource("cais/mmlu", "all", "test", "c30699e8356da336a370243923dbaf21066bb9fe"),
-        ("question", "subject", "choices", "answer"),
+    TaskSpec(
+        name="mmlu",
+        family="qa",
+        source=HubSource("cais/mmlu", "all", "test", "c30699e8356da336a370243923dbaf21066bb9fe"),
+        required_fields=("question", "subject", "choices", "answer"),
     ),
-    "truthfulqa": PlannedTask(
-        "truthfulqa",
-        "qa",
-        HubSource(
+    TaskSpec(
+        name="truthfulqa",
+        family="qa",
+        source=HubSource(
             "truthfulqa/truthful_qa",
             "multiple_choice",
             "validation",
             "741b8276f2d1982aa3d5b832d3ee81ed3b896490",
         ),
-        ("question", "mc1_targets", "mc2_targets"),
+        required_fields=("question", "mc1_targets", "mc2_targets"),
     ),
-    "bfcl": PlannedTask(
-        "bfcl",
-        "function_calling",
-        HubSource(
+    TaskSpec(
+        name="bfcl",
+        family="function_calling",
+        source=HubSource(
             "gorilla-llm/Berkeley-Function-Calling-Leaderboard",
             None,
             "train",
             "61fc0608cfd831fcfbbaa676ebdfef0ed963eeda",
             data_files="BFCL_v3_simple.json",
         ),
-        ("id", "question", "function"),
+        required_fields=("id", "question", "function"),
         id_field="id",
     ),
     # ToolBench publishes its ToolEval test queries on Google Drive, not the hub; this is a community hub
     # mirror of them (G1 instruction set). Provisional until the task is implemented: confirm its schema.
-    "toolllama": PlannedTask(
-        "toolllama",
-        "function_calling",
-        HubSource("tuandunghcmut/toolbench-v1", "benchmark", "g1_instruction", "main"),
-        ("query",),
+    TaskSpec(
+        name="toolllama",
+        family="function_calling",
+        source=HubSource("tuandunghcmut/toolbench-v1", "benchmark", "g1_instruction", "main"),
+        required_fields=("query",),
     ),
-}
+)
 
 SWEEP_ORDER: tuple[str, ...] = (
     "humaneval",
@@ -128,25 +125,8 @@ SWEEP_ORDER: tuple[str, ...] = (
     "toolllama",
 )
 
-SEED_CAPS: Mapping[str, int] = MappingProxyType(
-    {
-        "humaneval": 164,
-        "mbpp": 200,
-        "codet5": 200,
-        "gsm8k": 200,
-        "arc_challenge": 200,
-        "hellaswag": 200,
-        "mt_bench": 160,
-        "alpaca_eval": 200,
-        "mmlu": 200,
-        "truthfulqa": 200,
-        "bfcl": 200,
-        "toolllama": 200,
-    }
-)
-"""Per-dataset sample caps of the seed plan: each dataset gets min(--samples, its cap)."""
-
-_TASKS: dict[str, Task] = {**_PLANNED, "gsm8k": GSM8KTask(), "arc_challenge": ARCChallengeTask()}
+_TASKS: dict[str, TaskSpec] = {t.name: t for t in (*_DECLARED, GSM8K, ARC_CHALLENGE)}
+assert set(_TASKS) == set(SWEEP_ORDER), "every dataset of the sweep is declared once"
 
 
 def task_names() -> list[str]:
@@ -154,7 +134,7 @@ def task_names() -> list[str]:
     return list(SWEEP_ORDER)
 
 
-def all_tasks() -> list[Task]:
+def all_tasks() -> list[TaskSpec]:
     """All tasks, in sweep order."""
     return [_TASKS[name] for name in SWEEP_ORDER]
 
@@ -164,7 +144,7 @@ def implemented_names() -> list[str]:
     return [name for name in SWEEP_ORDER if _TASKS[name].implemented]
 
 
-def get_task(name: str) -> Task:
+def get_task(name: str) -> TaskSpec:
     """The task called `name`; UsageError listing the valid names for an unknown one."""
     task = _TASKS.get(name.strip().lower())
     if task is None:

@@ -15,7 +15,7 @@ import sys
 import time
 import urllib.request
 
-from evalclient.client import GenerationRequest, ServerClient
+from evalclient.client import ChatRequest, Sampling, ServerClient
 from evalclient.engines.docker import free_port
 
 REQUESTS = 640
@@ -56,12 +56,11 @@ def _info(port: int) -> dict[str, object]:
 
 async def _measure(port: int, concurrency: int) -> tuple[float, float, int]:
     requests = [
-        GenerationRequest(
-            id=str(i), messages=({"role": "user", "content": f"bench question {i}"},), max_tokens=32
-        )
+        ChatRequest(str(i), ({"role": "user", "content": f"bench question {i}"},), Sampling(max_tokens=32))
         for i in range(REQUESTS)
     ]
-    async with ServerClient(f"http://127.0.0.1:{port}", concurrency=concurrency, max_retries=2) as client:
+    url = f"http://127.0.0.1:{port}"
+    async with ServerClient.for_engine("tgi", url, concurrency=concurrency, max_retries=2) as client:
         started = time.monotonic()
         records = await client.run(requests)
         wall = time.monotonic() - started

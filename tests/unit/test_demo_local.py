@@ -11,7 +11,7 @@ from pathlib import Path
 def test_local_demo_writes_every_combination(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     result = subprocess.run(
-        [sys.executable, "-m", "evalclient", "demo", "--local", "--samples", "4", "--output", str(out)],
+        [sys.executable, "-m", "evalclient", "demo", "--local", "--samples", "12", "--output", str(out)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -23,11 +23,25 @@ def test_local_demo_writes_every_combination(tmp_path: Path) -> None:
     scores = {}
     for name in detailed:
         record = json.loads((out / "metrics" / "detailed" / name).read_text())
-        assert record["num_samples"] == 4
+        assert (record["status"], record["num_samples"], record["num_errors"]) == ("complete", 12, 0)
         assert record["performance_metrics"]["num_errors"] == 0
-        scores[(record["model"], record["dataset"])] = record["dataset_metrics"]["accuracy"]
+        metrics = record["dataset_metrics"]
+        scores[(record["preset"], record["model"], record["dataset"])] = (
+            metrics["accuracy"],
+            metrics.get("exact_match_strict"),
+            metrics["num_failed_parse"],
+        )
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "finished"
     assert len(manifest["combinations"]) == 12
-    assert all(0.0 <= s <= 1.0 for s in scores.values())
+    # what evalclient/sim/data/demo_rules.yaml scripts for each model, the same under every preset
+    expected = {
+        ("qwen2.5_8b", "gsm8k"): (9 / 12, 8 / 12, 0),
+        ("qwen2.5_8b", "arc_challenge"): (9 / 12, None, 0),
+        ("qwen3_8b", "gsm8k"): (11 / 12, 11 / 12, 0),
+        ("qwen3_8b", "arc_challenge"): (11 / 12, None, 0),
+    }
+    for preset in ("balanced", "performance", "memory_optimized"):
+        for (model, dataset), values in expected.items():
+            assert scores[(preset, model, dataset)] == values
     assert "evaluation summary" in result.stdout

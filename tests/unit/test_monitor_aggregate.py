@@ -8,7 +8,8 @@ import random
 import numpy as np
 import pytest
 
-from evalclient.client.types import RequestRecord
+from evalclient.client.completion import Completion, ErrorKind, RequestError
+from evalclient.client.requests import RequestKind
 from evalclient.monitor.aggregate import GPU_REPORT_FIELDS, GpuSource, ServerSource, build_report
 from evalclient.monitor.nvml import GpuSample
 from evalclient.monitor.report import PERFORMANCE_FIELDS, PerformanceReport
@@ -18,7 +19,7 @@ from evalclient.monitor.stats import mean, percentile
 START, END = 100.0, 110.0  # a 10 s window
 
 
-def rec(i: int, latency: float, **kw: object) -> RequestRecord:
+def rec(i: int, latency: float, **kw: object) -> Completion:
     base: dict[str, object] = {
         "prompt_tokens": 100 + i,
         "completion_tokens": 50,
@@ -29,13 +30,14 @@ def rec(i: int, latency: float, **kw: object) -> RequestRecord:
         "itl_ms": [10.0, 20.0],
     }
     base.update(kw)
-    return RequestRecord(id=str(i), **base)  # type: ignore[arg-type]
+    return Completion(str(i), RequestKind.CHAT, **base)  # type: ignore[arg-type]
 
 
-def records() -> list[RequestRecord]:
+def records() -> list[Completion]:
     ok = [rec(i, lat) for i, lat in enumerate([100.0, 200.0, 300.0, 400.0])]
-    ok[1].retries = 2
-    failed = RequestRecord(id="x", error="HTTP 503 after 3 retries", retries=3, latency_ms=5.0)
+    ok[1].attempts = 3
+    failed = Completion("x", RequestKind.CHAT, attempts=4, latency_ms=5.0)
+    failed.error = RequestError(ErrorKind.OVERLOADED, "HTTP 503 after 3 retries", 503)
     return [*ok, failed]
 
 
@@ -213,7 +215,10 @@ def test_window_shorter_than_the_sampling_interval() -> None:
 
 
 def test_no_successful_requests_nulls_not_zeros() -> None:
-    failed = [RequestRecord(id=str(i), error="timeout") for i in range(3)]
+    failed = [
+        Completion(str(i), RequestKind.CHAT, error=RequestError(ErrorKind.TIMEOUT, "timeout"))
+        for i in range(3)
+    ]
     report = build_report(START, END, failed, GpuSource(gpu_samples(), [0, 1]), ServerSource([]))
     assert_consistent(report)
     names = ["avg_latency_ms", "e2e_latency_ms_p50", "ttft_ms_p90", "itl_ms_p99", "context_length_avg"]

@@ -11,7 +11,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from evalclient.client.types import RequestRecord
+from evalclient.client.completion import Completion
+from evalclient.client.requests import RequestKind
 from evalclient.errors import EvalClientError
 from evalclient.monitor import PERFORMANCE_FIELDS, LivePerformanceMonitor
 from evalclient.monitor.aggregate import GPU_REPORT_FIELDS
@@ -73,10 +74,16 @@ async def more_samples(scraper: ServerMetricsScraper, n: int) -> None:
     await until(lambda: len(scraper.samples) >= wanted)
 
 
-def records(n: int) -> list[RequestRecord]:
+def records(n: int) -> list[Completion]:
     return [
-        RequestRecord(
-            id=str(i), prompt_tokens=10, completion_tokens=5, latency_ms=100.0, ttft_ms=10.0, itl_ms=[9.0]
+        Completion(
+            str(i),
+            RequestKind.CHAT,
+            prompt_tokens=10,
+            completion_tokens=5,
+            latency_ms=100.0,
+            ttft_ms=10.0,
+            itl_ms=[9.0],
         )
         for i in range(n)
     ]

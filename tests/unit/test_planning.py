@@ -1,11 +1,11 @@
-"""The plan: the default sweep is 216 combinations in 18 deployments; sample caps follow the seed plan."""
+"""The plan: the default sweep is 216 combinations in 18 deployments; sample caps come from sweep.yaml."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from evalclient.config import load_config
-from evalclient.planning import build_plan, samples_for
+from evalclient.planning import DatasetJob, build_plan, samples_for
 
 PRESETS = Path(__file__).resolve().parents[2] / "presets"
 
@@ -27,13 +27,35 @@ def test_default_sweep_is_216_combinations_in_18_deployments() -> None:
     assert plan.requests == 18 * (164 + 200 * 4 + 160 + 150 * 6)
 
 
-def test_samples_are_capped_per_dataset() -> None:
+def test_sample_counts_come_from_the_sweep_caps_or_an_explicit_request() -> None:
     caps = {"humaneval": 164, "bfcl": 200, "gsm8k": 150}
-    assert samples_for("humaneval", 500, caps) == 164
-    assert samples_for("gsm8k", 10, caps) == 10
-    assert samples_for("bfcl", None, caps) == 200
-    assert samples_for("mmlu", None, caps) == 150
-    assert samples_for("mmlu", 42, caps) == 42
+    assert samples_for("bfcl", None, caps) == DatasetJob("bfcl", 200)
+    assert samples_for("gsm8k", 10, caps) == DatasetJob("gsm8k", 10)
+    above = samples_for("humaneval", 500, caps)  # an explicit count above the cap runs, and says so
+    assert above == DatasetJob("humaneval", 500, "humaneval: --samples 500 is above the sweep's cap of 164")
+    assert samples_for("gsm8k", "all", caps) == DatasetJob(
+        "gsm8k", None, "gsm8k: the whole split (--samples all)"
+    )
+    assert samples_for("mmlu", None, caps) == DatasetJob(
+        "mmlu", 150, "mmlu: no cap in sweep.yaml; 150 samples"
+    )
+    assert samples_for("mmlu", 42, caps) == DatasetJob("mmlu", 42)
+
+
+def test_plan_of_whole_splits_has_no_request_total() -> None:
+    config = load_config(PRESETS)
+    plan = build_plan(
+        config,
+        models=["qwen3_8b"],
+        presets=["balanced"],
+        datasets=["gsm8k"],
+        samples="all",
+        engine="tgi",
+        image=None,
+    )
+    assert plan.requests is None
+    assert plan.deployments[0].datasets[0].label == "all"
+    assert plan.notes() == ["gsm8k: the whole split (--samples all)"]
 
 
 def test_weights_estimate_follows_quantization() -> None:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
-from evalclient.results import ResultsOrganizer, combination_fingerprint
+import pytest
+
+from evalclient.errors import ResultsError
+from evalclient.results import CombinationRecord, ResultsOrganizer, SampleError, combination_fingerprint
 from evalclient.results.atomic import atomic_write_json
 from evalclient.results.organizer import DIRECTORIES
 
@@ -39,12 +43,55 @@ def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:
     assert [p.name for p in target.parent.iterdir()] == ["x.json"]
 
 
-def test_detailed_metrics_round_trip(tmp_path: Path) -> None:
+def _record(**changes: object) -> CombinationRecord:
+    fields: dict[str, object] = dict(
+        run_id="r1",
+        model="m",
+        model_id="Q/m",
+        preset="p",
+        dataset="d",
+        engine="tgi",
+        status="partial",
+        timestamp="20260101_000000",
+        fingerprint="abc",
+        num_samples=2,
+        num_errors=1,
+        errors=[SampleError(id="1", kind="timeout", message="no complete answer in time")],
+        dataset_metrics={"accuracy": 0.5},
+        performance_metrics={"num_errors": 1, "avg_latency_ms": None},
+        performance_unavailable={"avg_latency_ms": "no successful requests"},
+    )
+    fields.update(changes)
+    return CombinationRecord.model_validate(fields)
+
+
+def test_combination_record_round_trip(tmp_path: Path) -> None:
     results = ResultsOrganizer(tmp_path)
-    assert results.load_detailed_metrics("m", "p", "d") is None
-    results.save_detailed_metrics("m", "p", "d", {"fingerprint": "abc"})
-    assert results.load_detailed_metrics("m", "p", "d") == {"fingerprint": "abc"}
-    assert list(results.iter_detailed_metrics()) == [{"fingerprint": "abc"}]
+    assert results.load_combination("m", "p", "d") is None
+    path = results.save_combination(_record())
+    assert path == tmp_path / "metrics/detailed/m_p_d.json"
+    assert json.loads(path.read_text())["schema_version"] == 2
+    assert results.load_combination("m", "p", "d") == _record()
+    assert list(results.iter_combinations()) == [_record()]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "is not valid JSON"),
+        ('{"model": "m"}', "has schema version None, this evalclient reads 2"),
+        ('{"schema_version": 2, "model": "m"}', "field 'run_id': Field required"),
+    ],
+)
+def test_an_unreadable_metrics_file_is_an_error_naming_it(tmp_path: Path, content: str, message: str) -> None:
+    results = ResultsOrganizer(tmp_path)
+    results.save_combination(_record(dataset="ok"))
+    bad = results.detailed_metrics_path("m", "p", "d")
+    bad.write_text(content)
+    with pytest.raises(ResultsError, match=re.escape(f"metrics file {bad}") + ".*" + re.escape(message)):
+        list(results.iter_combinations())
+    with pytest.raises(ResultsError):
+        results.load_combination("m", "p", "d")
 
 
 def test_performance_csv_quotes_and_blanks(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +60,12 @@ async def test_all_requests_failing_is_a_failed_combination(sim: Start, tmp_path
     url = await sim(fault_503_first=1000)
     summary = await _runner(url, tmp_path, max_retries=1).run()
     assert [o.status for o in summary.outcomes] == ["failed", "failed"]
-    assert "all 5 requests failed" in (summary.outcomes[0].error or "")
-    assert not list((tmp_path / "metrics/detailed").iterdir())
+    assert (summary.outcomes[0].error or "").startswith(
+        "all 5 samples failed; the first: overloaded: HTTP 503"
+    )
+    record = json.loads((tmp_path / "metrics/detailed/qwen2.5_8b_balanced_gsm8k.json").read_text())
+    assert (record["status"], record["num_errors"], record["dataset_metrics"]) == ("failed", 5, {})
+    assert {e["kind"] for e in record["errors"]} == {"overloaded"}
     assert len(list((tmp_path / "predictions/by_model/qwen2.5_8b").iterdir())) == 2
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["combinations"]["qwen2.5_8b/balanced/gsm8k"]["status"] == "failed"
@@ -69,23 +74,27 @@ async def test_all_requests_failing_is_a_failed_combination(sim: Start, tmp_path
 async def test_partial_failures_are_scored_and_rerun_next_time(sim: Start, tmp_path: Path) -> None:
     url = await sim(fault_stream_error_every=2)
     summary = await _runner(url, tmp_path, datasets=("gsm8k",), max_retries=0).run()
-    assert [o.status for o in summary.outcomes] == ["complete"]
+    assert [o.status for o in summary.outcomes] == ["partial"]
+    assert summary.failed == summary.outcomes  # a partial combination is not a success
     record = json.loads((tmp_path / "metrics/detailed/qwen2.5_8b_balanced_gsm8k.json").read_text())
-    assert record["performance_metrics"]["num_errors"] > 0
-    assert record["dataset_metrics"]["num_missing"] == record["performance_metrics"]["num_errors"]
+    assert record["status"] == "partial"
+    assert record["num_errors"] == record["performance_metrics"]["num_errors"] == 2  # every 2nd of 5 streams
+    assert record["dataset_metrics"]["num_errors"] == 2
+    assert record["dataset_metrics"]["num_samples"] == 5
+    assert {e["kind"] for e in record["errors"]} == {"stream_error"}
     again = await _runner(url, tmp_path, datasets=("gsm8k",), max_retries=0).run()
-    assert [o.status for o in again.outcomes] == ["complete"]  # not skipped: it had errors
+    assert [o.status for o in again.outcomes] == ["partial"]  # not skipped: it had errors
 
 
 async def test_unexpected_error_in_one_dataset_does_not_stop_the_next(
     sim: Start, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from evalclient.tasks import get_task
+    from evalclient.tasks import get_task, registry
 
-    def broken(*_args: Any) -> Any:
+    async def broken(*_args: Any) -> Any:
         raise RuntimeError("scorer bug")
 
-    monkeypatch.setattr(type(get_task("gsm8k")), "score", broken)
+    monkeypatch.setitem(registry._TASKS, "gsm8k", replace(get_task("gsm8k"), scorer=broken))
     summary = await _runner(await sim(), tmp_path).run()
     assert [(o.dataset, o.status) for o in summary.outcomes] == [
         ("gsm8k", "failed"),

@@ -36,7 +36,33 @@ def test_gsm8k_ids_are_row_indices(tmp_path: Path, fixtures_dir: Path) -> None:
     result = _score("--dataset", "gsm8k", "--predictions", str(predictions),
                     "--data-file", str(fixtures_dir / "gsm8k.jsonl"))  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["exact_match"] == 1.0
+    metrics = json.loads(result.stdout)
+    assert (metrics["exact_match_strict"], metrics["exact_match_flexible"], metrics["accuracy"]) == (
+        1.0,
+        1.0,
+        1.0,
+    )
+
+
+def test_verdicts_are_written_per_sample(tmp_path: Path, fixtures_dir: Path) -> None:
+    rows = [json.loads(line) for line in (fixtures_dir / "gsm8k.jsonl").read_text().splitlines()]
+    gold = rows[0]["answer"].split("####")[-1].strip()
+    predictions, verdicts = tmp_path / "p.jsonl", tmp_path / "v.jsonl"
+    lines = [{"id": "0", "response": f"#### {gold}.00"}, {"id": "1", "response": "no idea"}]
+    predictions.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = _score("--dataset", "gsm8k", "--predictions", str(predictions),
+                    "--data-file", str(fixtures_dir / "gsm8k.jsonl"), "--output", str(verdicts))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["accuracy"] == 0.0  # lm-eval: "21.00" is not "21"
+    written = [json.loads(line) for line in verdicts.read_text().splitlines()]
+    assert [v["id"] for v in written] == ["0", "1"]
+    assert (written[0]["flexible"], written[0]["exact_match_numeric"], written[0]["correct"]) == (
+        f"{gold}.00",
+        True,
+        False,
+    )
+    assert (written[1]["flexible"], written[1]["parsed"]) == ("[invalid]", False)
+    assert "2 verdicts written" in result.stderr
 
 
 def test_unknown_ids_and_bad_lines_are_one_line_errors(tmp_path: Path, fixtures_dir: Path) -> None:

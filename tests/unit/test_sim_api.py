@@ -96,7 +96,7 @@ async def test_health_and_info(sim: Running) -> None:
 
 
 async def test_generate_with_details_and_prefill(sim: Running) -> None:
-    async with sim() as (client, _):
+    async with sim(prefill_logprobs=True) as (client, _):
         payload = {
             "inputs": "What is the capital of France?",
             "parameters": {"max_new_tokens": 50, "details": True, "decoder_input_details": True},
@@ -114,6 +114,16 @@ async def test_generate_with_details_and_prefill(sim: Running) -> None:
     assert details["tokens"][-1]["special"] is True
     assert [p["text"] for p in details["prefill"]][:2] == ["What", " is"]
     assert details["prefill"][0]["logprob"] is None
+
+
+async def test_prefill_is_empty_without_the_launcher_flag(sim: Running) -> None:
+    async with sim() as (client, _):
+        payload = {
+            "inputs": "What is it?",
+            "parameters": {"max_new_tokens": 2, "decoder_input_details": True},
+        }
+        body = await (await client.post("/generate", json=payload)).json()
+    assert body["details"]["prefill"] == []
 
 
 async def test_generate_without_details_and_full_text(sim: Running) -> None:

@@ -3,6 +3,7 @@ of every model family come out as the rules file promises."""
 
 from __future__ import annotations
 
+import asyncio
 import filecmp
 import re
 from dataclasses import dataclass
@@ -11,9 +12,12 @@ from typing import Any
 
 import pytest
 import yaml
+from recording_model import RecordingModel
 
+from evalclient.client import ChatRequest, Completion, RequestKind
 from evalclient.tasks import DatasetManager, get_task
-from evalclient.tasks.base import Sample
+from evalclient.tasks.base import Sample, SampleOutput
+from evalclient.tasks.context import ScoreContext
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "evalclient" / "sim" / "data" / "demo"
@@ -34,19 +38,19 @@ MODELS = {
 # model family -> dataset -> the metrics the rules are written to produce
 EXPECTED: dict[str, dict[str, dict[str, Any]]] = {
     "-qwen3": {
-        "gsm8k": {"accuracy": 11 / 12, "exact_match": 11 / 12, "num_failed_parse": 0},
+        "gsm8k": {"accuracy": 11 / 12, "exact_match_strict": 11 / 12, "num_failed_parse": 0},
         "arc_challenge": {"accuracy": 11 / 12, "num_failed_parse": 0},
     },
     "-qwen2.5": {
-        "gsm8k": {"accuracy": 9 / 12, "exact_match": 8 / 12, "num_failed_parse": 0},
+        "gsm8k": {"accuracy": 9 / 12, "exact_match_strict": 8 / 12, "num_failed_parse": 0},
         "arc_challenge": {"accuracy": 9 / 12, "num_failed_parse": 0},
     },
     "-qwen1": {
-        "gsm8k": {"accuracy": 6 / 12, "exact_match": 3 / 12, "num_failed_parse": 1},
+        "gsm8k": {"accuracy": 6 / 12, "exact_match_strict": 3 / 12, "num_failed_parse": 1},
         "arc_challenge": {"accuracy": 6 / 12, "num_failed_parse": 1},
     },
     "": {
-        "gsm8k": {"accuracy": 1.0, "exact_match": 1.0, "num_failed_parse": 0},
+        "gsm8k": {"accuracy": 1.0, "exact_match_strict": 1.0, "num_failed_parse": 0},
         "arc_challenge": {"accuracy": 1.0, "num_failed_parse": 0},
     },
 }
@@ -78,8 +82,13 @@ def _samples(name: str) -> list[Sample]:
 
 
 def _prompt(name: str, sample: Sample) -> str:
-    """The text the simulator searches: the chat-templated messages."""
-    request = get_task(name).build_request(sample)
+    """The text the simulator searches: the chat-templated messages the task's solver sends."""
+    model = RecordingModel()
+    solver = get_task(name).solver
+    assert solver is not None
+    asyncio.run(solver(sample, model))
+    [request] = model.requests
+    assert isinstance(request, ChatRequest)
     turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in request.messages)
     return turns + "<|im_start|>assistant\n"
 
@@ -139,16 +148,19 @@ def test_each_question_gets_its_intended_rule(model_id: str) -> None:
 def test_models_score_as_the_rules_promise(model_id: str, dataset: str) -> None:
     rules = _rules()
     samples = _samples(dataset)
-    responses = {}
+    outputs = {}
     for sample in samples:
         rule = _first_rule(rules, _prompt(dataset, sample), model_id)
         assert rule is not None
-        responses[sample.id] = rule.response
-    metrics = get_task(dataset).score(samples, responses).metrics
+        completion = Completion(sample.id, RequestKind.CHAT, text=rule.response, finish_reason="stop")
+        outputs[sample.id] = SampleOutput(sample.id, [completion])
+    task = get_task(dataset)
+    assert task.scorer is not None
+    metrics = asyncio.run(task.scorer(samples, outputs, ScoreContext())).metrics
     expected = EXPECTED[MODELS[model_id]][dataset]
     assert {key: metrics[key] for key in expected} == pytest.approx(expected)
     assert metrics["num_samples"] == 12
-    assert metrics["num_missing"] == 0
+    assert metrics["num_errors"] == 0
 
 
 def test_the_simulator_reads_the_demo_rules() -> None:

@@ -65,14 +65,18 @@ def test_duplicate_ids_are_refused() -> None:
         select_samples(get_task("arc_challenge"), rows, 3, 0)
 
 
-def test_manager_applies_seed_plan_caps(tmp_path: Path) -> None:
+def test_manager_applies_the_sweep_caps(tmp_path: Path, presets_dir: Path) -> None:
+    from evalclient.config import load_config
+
+    caps = load_config(presets_dir).sweep.datasets
     (tmp_path / "gsm8k.json").write_text(json.dumps(ROWS), encoding="utf-8")
     manager = DatasetManager(data_dir=tmp_path, seed=7)
-    got = manager.get_all_datasets_for_evaluation(250, names=["gsm8k"])
+    got = manager.get_all_datasets_for_evaluation(250, caps, names=["gsm8k"])
     assert list(got) == ["gsm8k"]
-    assert len(got["gsm8k"]) == 200  # the seed plan caps gsm8k at 200
-    assert len(manager.get_all_datasets_for_evaluation(150, names=["gsm8k"])["gsm8k"]) == 150
+    assert len(got["gsm8k"]) == 150  # presets/sweep.yaml caps gsm8k at 150
+    assert len(manager.get_all_datasets_for_evaluation(100, caps, names=["gsm8k"])["gsm8k"]) == 100
     assert len(manager.get_all_datasets_for_evaluation(250, {"gsm8k": 30}, ["gsm8k"])["gsm8k"]) == 30
+    assert len(manager.get_all_datasets_for_evaluation(250, None, ["gsm8k"])["gsm8k"]) == 250  # uncapped
 
 
 def test_manager_samples_both_demo_datasets() -> None:
