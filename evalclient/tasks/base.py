@@ -113,6 +113,18 @@ class ScoreResult:
 
 Solver = Callable[[Sample, ModelHandle], Awaitable[list[Completion]]]
 Scorer = Callable[[Sequence[Sample], Mapping[str, SampleOutput], ScoreContext], Awaitable[ScoreResult]]
+SyncScorer = Callable[[Sequence[Sample], Mapping[str, SampleOutput]], ScoreResult]
+
+
+def off_loop(score_now: SyncScorer) -> Scorer:
+    """An async scorer that runs a synchronous one in the context's worker threads."""
+
+    async def score(
+        samples: Sequence[Sample], outputs: Mapping[str, SampleOutput], ctx: ScoreContext
+    ) -> ScoreResult:
+        return await ctx.run_cpu(score_now, samples, outputs)
+
+    return score
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,20 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from evalclient.client.completion import Completion
-from evalclient.client.requests import ChatRequest, RequestKind, Sampling
+from evalclient.client.requests import RequestKind, Sampling
 from evalclient.errors import DatasetError
-from evalclient.tasks.base import HubSource, ModelHandle, Sample, SampleOutput, ScoreResult, TaskSpec
-from evalclient.tasks.context import ScoreContext
+from evalclient.tasks.base import (
+    HubSource,
+    ModelHandle,
+    Sample,
+    SampleOutput,
+    ScoreResult,
+    TaskSpec,
+    off_loop,
+)
 from evalclient.tasks.lm_eval_match import FALLBACK, exact_match, normalised, regex_filter
 from evalclient.tasks.quality import answer_quality
-from evalclient.tasks.text import answer_text, user_message
+from evalclient.tasks.text import answer_text, ask
 
 STRICT_PATTERN = re.compile(r"#### (\-?[0-9\.\,]+)")
 FLEXIBLE_PATTERN = re.compile(r"(-?[$0-9.,]{2,})|(-?[0-9]+)")
@@ -75,17 +82,11 @@ def reference_solution(row: Mapping[str, Any]) -> str:
 
 async def solve(sample: Sample, model: ModelHandle) -> list[Completion]:
     prompt = PROMPT_TEMPLATE.format(question=str(sample.row["question"]).strip())
-    return [await model.chat(ChatRequest(sample.id, user_message(prompt), SAMPLING))]
-
-
-async def score(
-    samples: Sequence[Sample], outputs: Mapping[str, SampleOutput], ctx: ScoreContext
-) -> ScoreResult:
-    return await ctx.run_cpu(score_now, samples, outputs)
+    return await ask(model, sample.id, prompt, SAMPLING)
 
 
 def score_now(samples: Sequence[Sample], outputs: Mapping[str, SampleOutput]) -> ScoreResult:
-    """The metrics and verdicts (synchronous; `score` runs it off the event loop)."""
+    """The metrics and verdicts (synchronous; run off the event loop)."""
     verdicts = {s.id: verdict(s, answer_text(outputs.get(s.id))) for s in samples}
     total = len(samples)
 
@@ -126,7 +127,7 @@ GSM8K = TaskSpec(
     source=HubSource("openai/gsm8k", "main", "test", "cc7b047b6e5bb11b4f1af84efc572db110a51b3c"),
     required_fields=("question", "answer"),
     solver=solve,
-    scorer=score,
+    scorer=off_loop(score_now),
     request_kinds=frozenset({RequestKind.CHAT}),
     sampling=SAMPLING,
     description="grade-school math word problems (1,319 in test); lm-eval's strict and flexible exact match",

@@ -12,13 +12,20 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeGuard
 
 from evalclient.client.completion import Completion
-from evalclient.client.requests import ChatRequest, RequestKind, Sampling
+from evalclient.client.requests import RequestKind, Sampling
 from evalclient.errors import DatasetError
-from evalclient.tasks.base import HubSource, ModelHandle, Sample, SampleOutput, ScoreResult, TaskSpec
+from evalclient.tasks.base import (
+    HubSource,
+    ModelHandle,
+    Sample,
+    SampleOutput,
+    ScoreResult,
+    TaskSpec,
+    off_loop,
+)
 from evalclient.tasks.choice_parser import parse_choice
-from evalclient.tasks.context import ScoreContext
 from evalclient.tasks.quality import answer_quality
-from evalclient.tasks.text import answer_text, user_message
+from evalclient.tasks.text import answer_text, ask
 
 SAMPLING = Sampling(max_tokens=32)
 
@@ -59,17 +66,11 @@ async def solve(sample: Sample, model: ModelHandle) -> list[Completion]:
     prompt = PROMPT_TEMPLATE.format(
         question=str(sample.row["question"]).strip(), choices=listing, labels=format_labels(labels)
     )
-    return [await model.chat(ChatRequest(sample.id, user_message(prompt), SAMPLING))]
-
-
-async def score(
-    samples: Sequence[Sample], outputs: Mapping[str, SampleOutput], ctx: ScoreContext
-) -> ScoreResult:
-    return await ctx.run_cpu(score_now, samples, outputs)
+    return await ask(model, sample.id, prompt, SAMPLING)
 
 
 def score_now(samples: Sequence[Sample], outputs: Mapping[str, SampleOutput]) -> ScoreResult:
-    """Accuracy and answer quality (synchronous; `score` runs it off the event loop)."""
+    """Accuracy and answer quality (synchronous; run off the event loop)."""
     verdicts = {s.id: verdict(s, answer_text(outputs.get(s.id))) for s in samples}
     total = len(samples)
     accuracy = sum(v["correct"] for v in verdicts.values()) / total if total else None
@@ -96,7 +97,7 @@ ARC_CHALLENGE = TaskSpec(
     required_fields=("id", "question", "choices", "answerKey"),
     id_field="id",
     solver=solve,
-    scorer=score,
+    scorer=off_loop(score_now),
     request_kinds=frozenset({RequestKind.CHAT}),
     sampling=SAMPLING,
     description="grade-school science questions, Challenge set (1,172 in test), answered by label",

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from evalclient.client.requests import Message
-from evalclient.tasks.base import SampleOutput
+from evalclient.client.completion import Completion
+from evalclient.client.requests import ChatRequest, Message, Sampling
+from evalclient.tasks.base import ModelHandle, SampleOutput
 
 
 def user_message(content: str) -> tuple[Message, ...]:
     """A one-turn chat: the user's message only (the model's own system prompt stays in charge)."""
     return ({"role": "user", "content": content},)
+
+
+async def ask(model: ModelHandle, sample_id: str, prompt: str, sampling: Sampling) -> list[Completion]:
+    """One user turn, one chat completion: the solver of single-question tasks."""
+    return [await model.chat(ChatRequest(sample_id, user_message(prompt), sampling))]
 
 
 def answer_text(output: SampleOutput | None) -> str | None:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from evalclient.client import ChatRequest, ErrorKind, Sampling, ServerClient
 from evalclient.engines import get_adapter
@@ -63,14 +62,11 @@ async def _chat(request: web.Request) -> web.StreamResponse:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[str]:
+async def server(serve_app: Callable[[web.Application], Coroutine[Any, Any, str]]) -> str:
     CALLS.clear()
     app = web.Application()
     app.router.add_post("/v1/chat/completions", _chat)
-    test_server = TestServer(app, host="127.0.0.1")
-    await test_server.start_server()
-    yield f"http://127.0.0.1:{test_server.port}"
-    await test_server.close()
+    return await serve_app(app)
 
 
 def _request(i: int, content: str) -> ChatRequest:

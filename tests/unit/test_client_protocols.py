@@ -7,12 +7,11 @@ vLLM `/v1/completions` with `echo` + `logprobs`: parallel lists `tokens`, `token
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from evalclient.client import ChatRequest, LoglikelihoodRequest, Sampling, ServerClient
 from evalclient.client.protocols import OpenAIChat
@@ -71,21 +70,14 @@ async def _sglang(request: web.Request) -> web.Response:
 
 
 @pytest.fixture
-async def start() -> AsyncIterator[Start]:
-    servers: list[TestServer] = []
-
+def start(serve_app: Callable[[web.Application], Coroutine[Any, Any, str]]) -> Start:
     async def run(engine: str) -> str:
         app = web.Application()
         app.router.add_post("/v1/completions", _vllm)
         app.router.add_post("/generate", _sglang)
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.port}"
+        return await serve_app(app)
 
-    yield run
-    for server in servers:
-        await server.close()
+    return run
 
 
 @pytest.mark.parametrize("engine", ["vllm", "sglang"])

@@ -9,13 +9,12 @@ then `data:[DONE]`), and the client's record must hold exactly what was sent.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from evalclient.client import (
     ChatRequest,
@@ -54,9 +53,8 @@ def _generate_answer(snapshot: dict[str, Any], inputs: str) -> dict[str, Any] | 
 
 
 @pytest.fixture
-async def replay() -> AsyncIterator[Replay]:
+def replay(serve_app: Callable[[web.Application], Coroutine[Any, Any, str]]) -> Replay:
     """`await replay(fixture_name)` → base URL of a server answering every request with that recording."""
-    servers: list[TestServer] = []
 
     async def start(name: str) -> str:
         snapshot = _load(name)
@@ -79,16 +77,11 @@ async def replay() -> AsyncIterator[Replay]:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", chat)
         app.router.add_post("/generate", generate)
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
-        servers.append(server)
-        url = f"http://127.0.0.1:{server.port}"
+        url = await serve_app(app)
         RECEIVED[url] = seen
         return url
 
-    yield start
-    for server in servers:
-        await server.close()
+    return start
 
 
 async def _send(url: str, request: Any) -> Completion:
