@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import time
@@ -40,7 +41,10 @@ class _Group(click.Group):
             err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            err.print("interrupted; containers were stopped (run `evalclient cleanup` if any remain)")
+            err.print(
+                "interrupted: containers were removed and every answer so far is checkpointed; "
+                "run the same command again to resume"
+            )
             sys.exit(130)
 
 
@@ -219,6 +223,7 @@ def _run_selected(ctx: click.Context, opts: dict[str, Any]) -> None:
         ready_timeout_s=opts.get("ready_timeout_s") or config.sweep.ready_timeout_s,
         resume=not opts.get("no_resume"),
         local_simulator=bool(opts.get("local_simulator")),
+        memory_limit=config.sweep.engine.memory_limit,
     )
     _execute(config, plan, options, quiet=bool(opts.get("quiet")))
 
@@ -238,18 +243,19 @@ def _data_files(plan: Plan, data_file: Path | None) -> dict[str, Path]:
 def _execute(config: Config, plan: Plan, options: RunOptions, *, quiet: bool) -> None:
     from evalclient.progress import Progress
     from evalclient.report import render_summary, summary_rows, write_summary
+    from evalclient.results.lock import RunLock
     from evalclient.runner import EvaluationRunner
 
     runner = EvaluationRunner(config, plan, options, Progress(enabled=not quiet, console=err))
-    if not options.endpoint and not options.local_simulator:
-        runner.docker()  # an unreachable Docker engine is a one-line error before any work
-    err.print(
-        f"run {runner.run_id}: {plan.combinations} combinations in {len(plan.deployments)} deployments "
-        f"→ {options.output}"
-    )
-    for note in plan.notes():
-        err.print(f"[yellow]samples:[/yellow] {note}", soft_wrap=True)
-    summary = asyncio.run(_with_signals(runner.run()))
+    with RunLock(runner.results.base_dir, runner.run_id):
+        runner.prepare()  # an unreachable Docker engine is a one-line error before any work
+        err.print(
+            f"run {runner.run_id}: {plan.combinations} combinations in {len(plan.deployments)} deployments "
+            f"→ {options.output}"
+        )
+        for note in plan.notes():
+            err.print(f"[yellow]samples:[/yellow] {note}", soft_wrap=True)
+        summary = asyncio.run(_with_signals(runner.run()))
     ran = {(o.model, o.preset, o.dataset) for o in summary.outcomes if o.metrics_file}
     stored = list(runner.results.iter_combinations())
     write_summary(runner.results, summary_rows(stored))
@@ -264,18 +270,39 @@ def _execute(config: Config, plan: Plan, options: RunOptions, *, quiet: bool) ->
 
 
 async def _with_signals(work: Any) -> Any:
-    """Run `work`, turning SIGTERM into a cancellation so every `finally` (container stop) runs."""
+    """Run `work`, turning SIGTERM and SIGHUP (a closed terminal, a dropped SSH session) into a cancellation,
+    so every `finally` (container removal, checkpoint close) runs."""
     task = asyncio.ensure_future(work)
     loop = asyncio.get_running_loop()
-    with contextlib.suppress(NotImplementedError, RuntimeError):
-        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+
+    def hang_up() -> None:
+        _detach_from_terminal()
+        task.cancel()
+
+    handlers = {signal.SIGTERM: task.cancel, signal.SIGHUP: hang_up}
+    for signum, handler in handlers.items():
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, handler)
     try:
         return await task
     except asyncio.CancelledError:
         raise KeyboardInterrupt from None
     finally:
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.remove_signal_handler(signal.SIGTERM)
+        for signum in handlers:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signum)
+
+
+def _detach_from_terminal() -> None:
+    """After a hang-up the terminal is gone and writing to it fails: send output to /dev/null instead
+    (the run's log files keep everything)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
 
 
 @cli.command()
@@ -355,13 +382,16 @@ def score(dataset: str, predictions: Path, data_file: Path | None, output: Path 
 
 @cli.command()
 @click.option("--run", "run_id", help="Only the resources of this run id (see manifest.json).")
-def cleanup(run_id: str | None) -> None:
-    """Remove every container and volume labelled evalclient.managed."""
+@click.option("--all", "include_live", is_flag=True, help="Also the containers of runs that are still alive.")
+def cleanup(run_id: str | None, include_live: bool) -> None:
+    """Remove the containers and volumes labelled evalclient.managed, except those of live runs."""
     from evalclient.engines.docker import DockerEngine
 
-    removed = DockerEngine().cleanup(run_id)
+    removed, kept = DockerEngine().cleanup(run_id, include_live=include_live)
     for item in removed:
         out.print(f"removed {item}")
+    for item in kept:
+        out.print(f"kept {item}: its run is still going (--all removes it too)")
     out.print(f"{len(removed)} resource(s) removed" if removed else "nothing to clean up")
 
 

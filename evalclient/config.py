@@ -77,6 +77,8 @@ class EngineSettings(_Strict):
 
     kind: str = "tgi"
     image: str | None = None
+    memory_limit: str | None = Field(None, pattern=r"^[0-9]+[bkmg]?$")
+    """Host memory limit of each engine container (Docker's format, e.g. "64g"); none by default."""
 
     @field_validator("kind")
     @classmethod

@@ -59,3 +59,9 @@ class DatasetError(EvalClientError):
 
 class ResultsError(EvalClientError):
     """The results tree cannot be written or read."""
+
+
+class RunInProgressError(ResultsError):
+    """Another run holds the results folder."""
+
+    exit_code = 2

@@ -21,6 +21,10 @@ class Progress:
         if self.enabled:
             self.console.print(message)
 
+    def warn(self, message: str) -> None:
+        """A line the user must see even with progress off (--quiet)."""
+        self.console.print(message, soft_wrap=True, highlight=False)
+
     @contextmanager
     def task(self, description: str, total: int) -> Iterator[Callable[[], None]]:
         """A bar for `total` steps; yields the function that advances it by one."""

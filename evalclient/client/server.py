@@ -15,6 +15,7 @@ from types import TracebackType
 import aiohttp
 
 from evalclient.client.completion import Completion, ErrorKind, RequestError
+from evalclient.client.health import HealthGate
 from evalclient.client.protocols.base import Protocol
 from evalclient.client.requests import (
     ChatRequest,
@@ -26,6 +27,7 @@ from evalclient.client.requests import (
 from evalclient.client.transport import RequestFailure, Transport
 
 log = logging.getLogger(__name__)
+_NO_ANSWER = frozenset({ErrorKind.CONNECTION, ErrorKind.TIMEOUT})
 
 
 class ServerClient:
@@ -41,6 +43,8 @@ class ServerClient:
         request_timeout_s: float = 600,
         max_retries: int = 5,
         retry_wait_s: float = 0.5,
+        health_path: str = "/health",
+        on_dead: Callable[[str], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
@@ -51,6 +55,9 @@ class ServerClient:
         self._retry_wait_s = retry_wait_s
         self._session: aiohttp.ClientSession | None = None
         self._http: Transport | None = None
+        self._health_path = health_path
+        self._on_dead = on_dead
+        self._health: HealthGate | None = None
 
     @classmethod
     def for_engine(cls, engine: str, base_url: str, **kwargs: object) -> ServerClient:
@@ -63,14 +70,18 @@ class ServerClient:
         connector = aiohttp.TCPConnector(limit=self.concurrency + 4, limit_per_host=self.concurrency + 4)
         self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
         self._http = Transport(self._session, self.base_url, asyncio.Semaphore(self.concurrency))
+        if self._on_dead is not None:
+            self._health = HealthGate(self._session, self.base_url + self._health_path, self._on_dead)
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self._health is not None:
+            await self._health.close()
         if self._session is not None:
             await self._session.close()
-        self._session = self._http = None
+        self._session = self._http = self._health = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -105,9 +116,11 @@ class ServerClient:
             out.attempts = attempt
             try:
                 await protocol.execute(self._http, request, out, self.model)
+                self._answered()
                 return out
             except RequestFailure as failure:
                 out.error = RequestError(failure.kind, failure.message, failure.status)
+                self._unreachable() if failure.kind in _NO_ANSWER else self._answered()
                 if not failure.retry or attempt > self._max_retries:
                     break
             except Exception as exc:  # a bug in a protocol is this request's error, not the run's
@@ -117,6 +130,14 @@ class ServerClient:
             await asyncio.sleep(self._backoff(attempt))
         out.finished_at = time.monotonic()
         return out
+
+    def _answered(self) -> None:
+        if self._health is not None:
+            self._health.answered()
+
+    def _unreachable(self) -> None:
+        if self._health is not None:
+            self._health.failed()
 
     def _backoff(self, attempt: int) -> float:
         wait = min(30.0, self._retry_wait_s * 2.0 ** (attempt - 1))

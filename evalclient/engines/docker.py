@@ -1,28 +1,28 @@
-"""Container lifecycle on the Docker SDK: start with labels and flags, inspect, collect logs, stop, clean up.
+"""Container lifecycle on the Docker SDK: create (labelled) then start, state, logs, removal, orphan reaping.
 
-Every call here blocks; async callers run them with `asyncio.to_thread`.
+Every call here blocks; async callers run them off the event loop. Containers are created before they are
+started, so a start that is cancelled can always find and remove what it made.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from evalclient.deploy.ownership import MANAGED_LABEL, RUN_LABEL, owner_alive, owner_known_alive
 from evalclient.engines.base import LaunchSpec
-from evalclient.errors import DockerUnavailableError, EngineError
+from evalclient.errors import DockerUnavailableError, EngineError, EvalClientError, GPUUnavailableError
 
-MANAGED_LABEL = "evalclient.managed"
-RUN_LABEL = "evalclient.run_id"
+__all__ = ["MANAGED_LABEL", "RUN_LABEL", "ContainerEngine", "ContainerState", "DockerEngine", "connect"]
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class RunningContainer:
-    """A started inference container and what is known about it."""
+    """A created inference container and what is known about it."""
 
     id: str
     name: str
@@ -32,25 +32,45 @@ class RunningContainer:
     spec: LaunchSpec
 
 
-class ContainerEngine(Protocol):
-    """What the lifecycle needs of an engine: Docker, or the local simulator stand-in."""
+@dataclass(frozen=True)
+class ContainerState:
+    """What the engine says of a container: running, exited (with its code), OOM-killed, or gone."""
 
-    def start(
-        self, spec: LaunchSpec, *, name: str, labels: dict[str, str], gpus: list[int] | None, cache_dir: Path
+    status: str  # created | running | exited | dead | gone | ...
+    exit_code: int | None = None
+    oom_killed: bool = False
+    error: str = ""
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+
+class ContainerEngine(Protocol):
+    """What a deployment needs of an engine: Docker, or the local simulator stand-in."""
+
+    def ensure_image(self, image: str) -> None: ...
+
+    def image_id(self, image: str) -> str | None: ...
+
+    def create(
+        self,
+        spec: LaunchSpec,
+        *,
+        name: str,
+        labels: dict[str, str],
+        gpus: list[int] | None,
+        cache_dir: Path,
+        memory_limit: str | None = None,
     ) -> RunningContainer: ...
 
-    def state(self, container_id: str) -> tuple[str, int | None]: ...
+    def start(self, container_id: str) -> None: ...
+
+    def state(self, container_id: str) -> ContainerState: ...
 
     def logs(self, container_id: str, tail: int | str = "all") -> str: ...
 
-    def stop(self, container_id: str, timeout_s: int = 10) -> None: ...
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port on host that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    def remove(self, container_id: str, timeout_s: int = 10) -> None: ...
 
 
 class DockerEngine:
@@ -65,43 +85,8 @@ class DockerEngine:
             self._client = connect()
         return self._client
 
-    def start(
-        self, spec: LaunchSpec, *, name: str, labels: dict[str, str], gpus: list[int] | None, cache_dir: Path
-    ) -> RunningContainer:
-        """Start the container detached on the host network; raise EngineError if Docker refuses."""
-        import docker.errors
-        import docker.types
-
-        self._ensure_image(spec.image)
-        kwargs: dict[str, Any] = {
-            "name": name,
-            "detach": True,
-            "network_mode": "host",
-            "labels": {MANAGED_LABEL: "true", **labels},
-            "environment": spec.environment,
-            "shm_size": spec.shm_size,
-            "volumes": {str(cache_dir.resolve()): {"bind": spec.cache_mount, "mode": "rw"}},
-        }
-        if spec.entrypoint:
-            kwargs["entrypoint"] = list(spec.entrypoint)
-        if gpus:
-            ids = [str(g) for g in gpus]
-            kwargs["device_requests"] = [docker.types.DeviceRequest(device_ids=ids, capabilities=[["gpu"]])]
-        try:
-            container = self.client.containers.run(spec.image, list(spec.args), **kwargs)
-        except docker.errors.APIError as exc:
-            raise EngineError(f"Docker could not start {spec.image}: {exc.explanation or exc}") from None
-        image = container.image
-        return RunningContainer(
-            id=container.id,
-            name=name,
-            image=spec.image,
-            image_id=image.id,
-            image_digests=tuple(image.attrs.get("RepoDigests") or ()),
-            spec=spec,
-        )
-
-    def _ensure_image(self, image: str) -> None:
+    def ensure_image(self, image: str) -> None:
+        """Pull the image unless the engine has it (blocking; callers run it in a daemon thread)."""
         import docker.errors
 
         try:
@@ -118,16 +103,80 @@ class DockerEngine:
                 "pull it on a connected machine (docker pull / docker save | docker load) or pass --image",
             ) from None
 
-    def state(self, container_id: str) -> tuple[str, int | None]:
-        """The container's status ('running', 'exited', …) and exit code; ('gone', None) if removed."""
+    def image_id(self, image: str) -> str | None:
+        """The local image's id, None when the engine does not have it (yet)."""
         import docker.errors
 
         try:
-            container = self.client.containers.get(container_id)
+            return str(self.client.images.get(image).id)
+        except docker.errors.ImageNotFound:
+            return None
+
+    def create(
+        self,
+        spec: LaunchSpec,
+        *,
+        name: str,
+        labels: dict[str, str],
+        gpus: list[int] | None,
+        cache_dir: Path,
+        memory_limit: str | None = None,
+    ) -> RunningContainer:
+        """Create (not start) the container on the host network, labelled; EngineError if Docker refuses."""
+        import docker.errors
+        import docker.types
+
+        kwargs: dict[str, Any] = {
+            "name": name,
+            "detach": True,
+            "network_mode": "host",
+            "labels": {MANAGED_LABEL: "true", **labels},
+            "environment": spec.environment,
+            "shm_size": spec.shm_size,
+            "volumes": {str(cache_dir.resolve()): {"bind": spec.cache_mount, "mode": "rw"}},
+        }
+        if memory_limit:
+            kwargs["mem_limit"] = memory_limit
+            kwargs["memswap_limit"] = memory_limit
+        if spec.entrypoint:
+            kwargs["entrypoint"] = list(spec.entrypoint)
+        if gpus:
+            ids = [str(g) for g in gpus]
+            kwargs["device_requests"] = [docker.types.DeviceRequest(device_ids=ids, capabilities=[["gpu"]])]
+        try:
+            container = self.client.containers.create(spec.image, list(spec.args), **kwargs)
+        except docker.errors.APIError as exc:
+            raise _refused(spec.image, exc) from None
+        image = container.image
+        return RunningContainer(
+            id=container.id,
+            name=name,
+            image=spec.image,
+            image_id=image.id,
+            image_digests=tuple(image.attrs.get("RepoDigests") or ()),
+            spec=spec,
+        )
+
+    def start(self, container_id: str) -> None:
+        import docker.errors
+
+        try:
+            self.client.containers.get(container_id).start()
+        except docker.errors.APIError as exc:
+            raise _refused(container_id, exc) from None
+
+    def state(self, container_id: str) -> ContainerState:
+        """The container's state as the engine reports it; status "gone" once it was removed."""
+        import docker.errors
+
+        try:
+            attrs = self.client.api.inspect_container(container_id)
         except docker.errors.NotFound:
-            return "gone", None
-        state = container.attrs.get("State", {})
-        return str(container.status), state.get("ExitCode") if container.status != "running" else None
+            return ContainerState("gone")
+        state = attrs.get("State") or {}
+        status = str(state.get("Status", "unknown"))
+        code = state.get("ExitCode") if status != "running" else None
+        return ContainerState(status, code, bool(state.get("OOMKilled")), str(state.get("Error") or ""))
 
     def logs(self, container_id: str, tail: int | str = "all") -> str:
         """The container's stdout and stderr ('' when it is gone)."""
@@ -139,8 +188,8 @@ class DockerEngine:
             return ""
         return bytes(raw).decode("utf-8", errors="replace")
 
-    def stop(self, container_id: str, timeout_s: int = 10) -> None:
-        """Stop and remove the container; a container already gone is fine."""
+    def remove(self, container_id: str, timeout_s: int = 10) -> None:
+        """Stop and remove the container; one already gone is fine."""
         import docker.errors
 
         try:
@@ -156,25 +205,58 @@ class DockerEngine:
         except docker.errors.NotFound:
             return
 
-    def cleanup(self, run_id: str | None = None) -> list[str]:
-        """Remove the containers and volumes labelled evalclient.managed (of one run, if given)."""
+    def managed(self, run_id: str | None = None) -> list[Any]:
+        """Containers labelled evalclient.managed (of one run, if given), running or not."""
         labels = [MANAGED_LABEL] + ([f"{RUN_LABEL}={run_id}"] if run_id else [])
+        return list(self.client.containers.list(all=True, filters={"label": labels}))
+
+    def reap_orphans(self) -> list[str]:
+        """Remove the containers whose owning evalclient process on this host is gone; their names."""
+        removed = []
+        for container in self.managed():
+            if not owner_alive(container.labels):
+                container.remove(force=True, v=True)
+                removed.append(container.name)
+                log.info("removed orphaned container %s (its run died)", container.name)
+        return removed
+
+    def cleanup(
+        self, run_id: str | None = None, *, include_live: bool = False
+    ) -> tuple[list[str], list[str]]:
+        """Remove labelled containers and volumes: (removed, kept because their run is still alive)."""
         removed: list[str] = []
-        for container in self.client.containers.list(all=True, filters={"label": labels}):
+        kept: list[str] = []
+        for container in self.managed(run_id):
+            live = owner_known_alive(container.labels) and container.status in (
+                "running",
+                "created",
+                "restarting",
+            )
+            if live and not include_live:
+                kept.append(f"container {container.name} (run {container.labels.get(RUN_LABEL)})")
+                continue
             container.remove(force=True, v=True)
             removed.append(f"container {container.name}")
+        labels = [MANAGED_LABEL] + ([f"{RUN_LABEL}={run_id}"] if run_id else [])
         for volume in self.client.volumes.list(filters={"label": labels}):
             volume.remove(force=True)
             removed.append(f"volume {volume.name}")
-        return removed
-
-    def managed_containers(self) -> list[str]:
-        """Names of the containers labelled evalclient.managed, running or not."""
-        return [c.name for c in self.client.containers.list(all=True, filters={"label": MANAGED_LABEL})]
+        return removed, kept
 
     def runtimes(self) -> set[str]:
         """The OCI runtimes the engine knows (contains 'nvidia' where nvidia-container-toolkit is set up)."""
         return set((self.client.info().get("Runtimes") or {}).keys())
+
+
+def _refused(what: str, exc: Any) -> EvalClientError:
+    text = str(getattr(exc, "explanation", None) or exc)
+    if "could not select device driver" in text:
+        return GPUUnavailableError(
+            f"Docker cannot give {what} a GPU ({text})",
+            "install nvidia-container-toolkit and run `sudo nvidia-ctk runtime configure --runtime=docker`, "
+            "then restart Docker",
+        )
+    return EngineError(f"Docker could not start {what}: {text}")
 
 
 def connect() -> Any:

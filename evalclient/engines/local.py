@@ -1,56 +1,87 @@
-"""A stand-in for Docker where no engine is reachable: the simulator as a local process, same interface."""
+"""A stand-in for Docker where no engine is reachable: the simulator as a local process, same interface.
+
+The simulator is told to exit when its parent does (`--exit-with-parent`), so a suite killed with SIGKILL
+leaves no simulator behind.
+"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from evalclient.engines.base import LaunchSpec
-from evalclient.engines.docker import RunningContainer
+from evalclient.engines.docker import ContainerState, RunningContainer
+
+
+@dataclass
+class _Process:
+    args: list[str]
+    log_file: Path
+    proc: subprocess.Popen[bytes] | None = None
 
 
 class LocalSimulatorEngine:
     """Runs `python -m evalclient.sim` with the adapter's TGI flags instead of a container."""
 
     def __init__(self) -> None:
-        self._procs: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
+        self._procs: dict[str, _Process] = {}
 
-    def start(
-        self, spec: LaunchSpec, *, name: str, labels: dict[str, str], gpus: list[int] | None, cache_dir: Path
+    def ensure_image(self, image: str) -> None:
+        return None
+
+    def image_id(self, image: str) -> str | None:
+        return "local"
+
+    def create(
+        self,
+        spec: LaunchSpec,
+        *,
+        name: str,
+        labels: dict[str, str],
+        gpus: list[int] | None,
+        cache_dir: Path,
+        memory_limit: str | None = None,
     ) -> RunningContainer:
         log_file = Path(tempfile.mkstemp(prefix=f"{name}.", suffix=".log")[1])
-        with log_file.open("wb") as sink:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "evalclient.sim", *spec.args], stdout=sink, stderr=subprocess.STDOUT
-            )
-        self._procs[name] = (proc, log_file)
+        args = [sys.executable, "-m", "evalclient.sim", *spec.args, "--exit-with-parent"]
+        self._procs[name] = _Process(args, log_file)
         return RunningContainer(
             id=name, name=name, image="local:evalclient.sim", image_id="local", image_digests=(), spec=spec
         )
 
-    def state(self, container_id: str) -> tuple[str, int | None]:
-        if container_id not in self._procs:
-            return "gone", None
-        code = self._procs[container_id][0].poll()
-        return ("running", None) if code is None else ("exited", code)
+    def start(self, container_id: str) -> None:
+        entry = self._procs[container_id]
+        with entry.log_file.open("wb") as sink:
+            entry.proc = subprocess.Popen(entry.args, stdout=sink, stderr=subprocess.STDOUT)
+
+    def state(self, container_id: str) -> ContainerState:
+        entry = self._procs.get(container_id)
+        if entry is None:
+            return ContainerState("gone")
+        if entry.proc is None:
+            return ContainerState("created")
+        code = entry.proc.poll()
+        return ContainerState("running") if code is None else ContainerState("exited", code)
 
     def logs(self, container_id: str, tail: int | str = "all") -> str:
-        if container_id not in self._procs:
+        entry = self._procs.get(container_id)
+        if entry is None:
             return ""
-        text = self._procs[container_id][1].read_text(encoding="utf-8", errors="replace")
+        text = entry.log_file.read_text(encoding="utf-8", errors="replace")
         return text if tail == "all" else "\n".join(text.splitlines()[-int(tail) :])
 
-    def stop(self, container_id: str, timeout_s: int = 10) -> None:
+    def remove(self, container_id: str, timeout_s: int = 10) -> None:
         entry = self._procs.pop(container_id, None)
         if entry is None:
             return
-        proc, log_file = entry
-        proc.terminate()
-        try:
-            proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log_file.unlink(missing_ok=True)
+        if entry.proc is not None:
+            entry.proc.terminate()
+            try:
+                entry.proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                entry.proc.kill()
+                entry.proc.wait()
+        entry.log_file.unlink(missing_ok=True)

@@ -28,6 +28,7 @@ DIRECTORIES = (
     "reports/scaling_analysis",
     "cache/models",
     "cache/datasets",
+    "cache/checkpoints",
 )
 
 
@@ -106,6 +107,9 @@ class ResultsOrganizer:
         lines += [",".join(_csv_cell(row.get(c)) for c in columns) for row in rows]
         atomic_write_text(path, "\n".join(lines) + "\n")
         return path
+
+    def checkpoint_path(self, model: str, preset: str, dataset: str) -> Path:
+        return self.base_dir / "cache" / "checkpoints" / f"{model}_{preset}_{dataset}.jsonl"
 
     def manifest_path(self) -> Path:
         return self.base_dir / "manifest.json"

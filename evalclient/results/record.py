@@ -43,6 +43,8 @@ class CombinationRecord(BaseModel):
     fingerprint: str
     num_samples: int
     num_errors: int
+    reused_samples: int = 0
+    """Samples answered in an earlier, interrupted run and taken from the checkpoint (not timed here)."""
     errors: list[SampleError] = []
     reason: str | None = None
     """Why the combination is partial or failed, in one line."""

@@ -128,6 +128,11 @@ def _add_sim_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--fault-503-first", type=int, default=0, metavar="N")
     group.add_argument("--fault-stream-error-every", type=int, default=0, metavar="N")
     group.add_argument("--crash-after", type=int, default=0, metavar="N")
+    group.add_argument(
+        "--fault-oom-after", type=int, default=0, metavar="N", help="use memory until killed after N answers"
+    )
+    group.add_argument("--log-requests", action="store_true", help="print each request's text to stdout")
+    group.add_argument("--exit-with-parent", action="store_true", help="exit when the parent process does")
     group.add_argument("--version", action="version", version=f"evalclient-sim {__version__}")
 
 
@@ -145,6 +150,9 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         "fault_stream_error_every": args.fault_stream_error_every,
         "crash_after": args.crash_after,
         "prefill_logprobs": args.enable_prefill_logprobs,
+        "fault_oom_after": args.fault_oom_after,
+        "log_requests": args.log_requests,
+        "exit_with_parent": args.exit_with_parent,
         "launcher_args": _launcher_args(args),
     }
     for name in (
@@ -163,7 +171,13 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         overrides[name] = getattr(args, name)
     overrides["max_input_tokens"] = args.max_input_tokens or args.max_input_length
     overrides["slots"] = args.max_batch_size
-    for name in ("startup_delay", "fault_503_first", "fault_stream_error_every", "crash_after"):
+    for name in (
+        "startup_delay",
+        "fault_503_first",
+        "fault_stream_error_every",
+        "crash_after",
+        "fault_oom_after",
+    ):
         if overrides[name] < 0:
             raise SimConfigError(f"--{name.replace('_', '-')} must be >= 0")
     return SimConfig.for_profile(args.profile, **{k: v for k, v in overrides.items() if v is not None})

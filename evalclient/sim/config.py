@@ -44,6 +44,12 @@ class SimConfig:
     fault_503_first: int = 0
     fault_stream_error_every: int = 0
     crash_after: int = 0
+    fault_oom_after: int = 0
+    """After this many answered requests, allocate memory until the container's limit kills the process."""
+    log_requests: bool = False
+    """Print each generation request's text (the rules' match text) to stdout, one JSON string a line."""
+    exit_with_parent: bool = False
+    """Exit when the parent process is gone (the local stand-in for a container)."""
     prefill_logprobs: bool = False
     """TGI >= 3.0 returns prefill logprobs only when launched with --enable-prefill-logprobs."""
     launcher_args: dict[str, Any] = field(default_factory=dict)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from .. import __version__ as sim_version
@@ -118,7 +119,12 @@ class Engine:
         self.rules = rules
         self.clock: Clock = clock or RealClock()
         self.metrics = Registry(config.max_input_tokens, config.max_total_tokens)
-        self.faults = Faults(config.fault_503_first, config.fault_stream_error_every, config.crash_after)
+        self.faults = Faults(
+            config.fault_503_first,
+            config.fault_stream_error_every,
+            config.crash_after,
+            config.fault_oom_after,
+        )
         self.scheduler = Scheduler(
             slots=config.slots,
             max_batch_total_tokens=config.max_batch_total_tokens,
@@ -146,6 +152,8 @@ class Engine:
         """Admit, validate and schedule a request, or raise GenError (overloaded / validation)."""
         started = self.clock.now()
         self.metrics.inc("tgi_request_count")
+        if self.config.log_requests:
+            print(f"evalclient-sim: request {json.dumps(request.match_text)}", flush=True)
         if self.inflight >= self.config.max_concurrent_requests:
             self.metrics.inc("tgi_request_failure", err="overloaded")
             raise GenError(429, "Model is overloaded", "overloaded")

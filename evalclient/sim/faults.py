@@ -1,8 +1,11 @@
-"""Injected faults: 503 for the first requests, errors inside SSE streams, and a crash after N requests."""
+"""Injected faults: 503 for the first requests, errors inside SSE streams, a crash or an out-of-memory death
+after N answered requests."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from dataclasses import dataclass, field
 
 
@@ -13,6 +16,7 @@ class Faults:
     fail_first_503: int = 0
     stream_error_every: int = 0
     crash_after: int = 0
+    oom_after: int = 0
     seen: int = 0
     streamed: int = 0
     finished: int = 0
@@ -33,6 +37,8 @@ class Faults:
         self.finished += 1
         if self.crash_after and self.finished >= self.crash_after:
             self.crashed.set()
+        if self.oom_after and self.finished >= self.oom_after:
+            exhaust_memory()
 
     def describe(self) -> dict[str, int]:
         """The fault settings, for /info."""
@@ -40,4 +46,18 @@ class Faults:
             "fault_503_first": self.fail_first_503,
             "fault_stream_error_every": self.stream_error_every,
             "crash_after": self.crash_after,
+            "fault_oom_after": self.oom_after,
         }
+
+
+OOM_CEILING_BYTES = 4 << 30
+
+
+def exhaust_memory() -> None:
+    """Touch memory in 32 MiB blocks until the kernel kills the process; give up at 4 GiB (no limit set)."""
+    hoard: list[bytearray] = []
+    block = 32 << 20
+    while len(hoard) * block < OOM_CEILING_BYTES:
+        hoard.append(bytearray(b"\x01" * block))
+    print("evalclient-sim: 4 GiB allocated and still alive: no memory limit; exiting", file=sys.stderr)
+    os._exit(1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 
@@ -20,6 +21,7 @@ async def serve(config: SimConfig, rules: RuleSet) -> int:
     """Serve until SIGTERM/SIGINT (returns 0), a simulated crash (1) or a port that cannot be bound (1)."""
     stop = asyncio.Event()
     _on_signals(stop)
+    watcher = asyncio.ensure_future(_watch_parent(stop)) if config.exit_with_parent else None
     if config.startup_delay > 0:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=config.startup_delay)
@@ -38,6 +40,8 @@ async def serve(config: SimConfig, rules: RuleSet) -> int:
         await runner.cleanup()
         return 1
     crashed = await _wait_for_end(stop, server.crashed)
+    if watcher is not None:
+        watcher.cancel()
     if crashed:
         await asyncio.sleep(CRASH_GRACE_S)  # let the last answer leave before the "crash"
         print(
@@ -55,6 +59,14 @@ async def _wait_for_end(stop: asyncio.Event, crashed: asyncio.Event) -> bool:
     for waiter in waiters:
         waiter.cancel()
     return crashed.is_set()
+
+
+async def _watch_parent(stop: asyncio.Event) -> None:
+    """Set `stop` once the process that started this one is gone (re-parented)."""
+    parent = os.getppid()
+    while os.getppid() == parent:  # noqa: ASYNC110 (no event tells of a parent's death; poll it)
+        await asyncio.sleep(0.5)
+    stop.set()
 
 
 def _on_signals(stop: asyncio.Event) -> None:

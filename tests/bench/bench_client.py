@@ -16,7 +16,7 @@ import time
 import urllib.request
 
 from evalclient.client import ChatRequest, Sampling, ServerClient
-from evalclient.engines.docker import free_port
+from evalclient.deploy.ports import PortLease
 
 REQUESTS = 640
 CONCURRENCIES = (1, 8, 32, 64, 128)
@@ -70,7 +70,11 @@ async def _measure(port: int, concurrency: int) -> tuple[float, float, int]:
 
 
 def main() -> None:
-    port = free_port()
+    with PortLease() as lease:
+        _bench(lease.port)
+
+
+def _bench(port: int) -> None:
     proc = _start_sim(port)
     try:
         info = _info(port)

@@ -76,7 +76,9 @@ def test_run_writes_results_tree_and_resumes(sim_image: str, tmp_path: Path) -> 
     assert all(r["error"] is None for r in rows)
     assert (out / "metrics" / "performance" / "qwen2.5_8b_balanced.csv").is_file()
     assert (out / "metrics" / "aggregated" / "summary.csv").is_file()
-    assert (out / "logs" / "model_evaluation" / "qwen2.5_8b_balanced_container.log").is_file()
+    manifest = json.loads((out / "manifest.json").read_text())
+    run_id = manifest["run_id"]
+    assert (out / "logs" / "model_evaluation" / f"qwen2.5_8b_balanced_{run_id}_container.log").is_file()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "finished"
     assert {c["status"] for c in manifest["combinations"].values()} == {"complete"}

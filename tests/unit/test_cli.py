@@ -98,10 +98,26 @@ def test_unreachable_docker_engine(tmp_path: Path) -> None:
     assert "cannot reach the Docker engine at unix:///nonexistent/docker.sock (no such socket)" in line
 
 
-def test_eval_all_without_gpu_points_to_demo() -> None:
-    line = _one_error_line(_cli("eval-all"))
-    assert "no NVIDIA GPU found" in line
-    assert "make demo" in line
+def test_eval_all_without_gpu_points_to_demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process with the GPU probe faked, so that on a GPU host (a CI GPU runner) no sweep can start."""
+    from click.testing import CliRunner
+
+    import evalclient.monitor
+    import evalclient.runner
+    from evalclient.cli import cli
+    from evalclient.monitor.nvml import GpuProbe
+
+    def never(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("eval-all must stop before building a runner")
+
+    monkeypatch.setattr(evalclient.monitor, "probe_gpus", lambda: GpuProbe(0, (), "NVML: faked for the test"))
+    monkeypatch.setattr(evalclient.runner, "EvaluationRunner", never)
+    result = CliRunner().invoke(cli, ["eval-all"], catch_exceptions=False)
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: no NVIDIA GPU found (NVML: faked for the test); `make eval-all` needs a GPU host; "
+        "run `make demo` to try the suite with the simulator"
+    ]
 
 
 def test_listing_commands() -> None:

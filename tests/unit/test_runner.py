@@ -9,11 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestServer
 
 from evalclient.config import load_config
 from evalclient.demo import demo_data_dir
+from evalclient.deploy.ports import PortLease
 from evalclient.planning import build_plan
 from evalclient.runner import EvaluationRunner, RunOptions
+from evalclient.sim import create_app
+from evalclient.sim.config import SimConfig
 from evalclient.sim.rules import load_rules
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "presets")
@@ -103,3 +107,50 @@ async def test_unexpected_error_in_one_dataset_does_not_stop_the_next(
     assert "unexpected RuntimeError: scorer bug" in (summary.outcomes[0].error or "")
     log = next((tmp_path / "logs/model_evaluation").glob("run_*.log")).read_text()
     assert "Traceback" in log
+
+
+async def _requests_served(url: str) -> int:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session, session.get(url + "/metrics") as response:
+        text = await response.text()
+    return sum(
+        int(float(line.split()[-1])) for line in text.splitlines() if line.startswith("tgi_request_count")
+    )
+
+
+async def _sim_on(port: int, **overrides: Any) -> TestServer:
+    rules = load_rules(demo_data_dir().parent / "demo_rules.yaml")
+    config = SimConfig.for_profile("fast", model_id="Qwen/Qwen2.5-7B-Instruct", **overrides)
+    server = TestServer(create_app(config, rules), host="127.0.0.1", port=port)
+    await server.start_server()
+    return server
+
+
+async def test_a_rerun_asks_only_the_samples_that_errored(sim: Start, tmp_path: Path) -> None:
+    with PortLease() as lease:  # the same endpoint twice: first flaky, then healthy
+        url = f"http://127.0.0.1:{lease.port}"
+        flaky = await _sim_on(lease.port, fault_stream_error_every=2)
+        first = await _runner(url, tmp_path, datasets=("gsm8k",), max_retries=0).run()
+        await flaky.close()
+        healthy = await _sim_on(lease.port)
+        try:
+            again = await _runner(url, tmp_path, datasets=("gsm8k",), max_retries=0).run()
+            served = await _requests_served(url)
+        finally:
+            await healthy.close()
+    assert [o.status for o in first.outcomes] == ["partial"]
+    assert [o.status for o in again.outcomes] == ["complete"]
+    assert served == 2  # the two errored samples, nothing answered before
+    record = json.loads((tmp_path / "metrics/detailed/qwen2.5_8b_balanced_gsm8k.json").read_text())
+    assert (record["status"], record["num_samples"], record["reused_samples"], record["num_errors"]) == (
+        "complete",
+        5,
+        3,
+        0,
+    )
+    whole = await _runner(await sim(), tmp_path / "whole", datasets=("gsm8k",)).run()
+    assert [o.status for o in whole.outcomes] == ["complete"]
+    reference = json.loads((tmp_path / "whole/metrics/detailed/qwen2.5_8b_balanced_gsm8k.json").read_text())
+    assert record["dataset_metrics"] == reference["dataset_metrics"]
+    assert not (tmp_path / "cache/checkpoints/qwen2.5_8b_balanced_gsm8k.jsonl").exists()

@@ -1,0 +1,188 @@
+"""One combination (model × preset × dataset) on a running deployment: resume from its checkpoint, ask the
+samples still unanswered, score all of them, and write predictions and the combination record.
+
+Statuses: `complete` when every sample was answered, `partial` when some errored (scored over all samples,
+the errors listed), `failed` when none was. A complete combination's checkpoint is deleted once its record
+is written; any other keeps it, so the next run asks only what is missing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from evalclient.deploy.deployment import Deployment
+from evalclient.monitor import LivePerformanceMonitor
+from evalclient.progress import Progress
+from evalclient.results import CombinationRecord, ResultsOrganizer, SampleError
+from evalclient.results.checkpoint import Checkpoint
+from evalclient.results.record import Status
+from evalclient.tasks.base import ModelHandle, Sample, SampleOutput, ScoreResult, TaskSpec
+from evalclient.tasks.context import ScoreContext
+from evalclient.tasks.solving import solve_samples
+
+log = logging.getLogger("evalclient.dataset")
+
+
+@dataclass(frozen=True)
+class Combination:
+    """Who and what: the run, the model and preset served, the task and its samples, the fingerprint."""
+
+    run_id: str
+    model: str
+    model_id: str
+    preset: str
+    engine: str
+    task: TaskSpec
+    samples: Sequence[Sample]
+    fingerprint: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.model}_{self.preset}/{self.task.name}"
+
+
+async def evaluate_combination(
+    combo: Combination,
+    *,
+    model: ModelHandle,
+    server: Deployment,
+    monitor: LivePerformanceMonitor,
+    results: ResultsOrganizer,
+    progress: Progress,
+    resume: bool,
+) -> CombinationRecord:
+    """Run the combination to its record (written); cancellation keeps every finished answer checkpointed."""
+    checkpoint = Checkpoint(
+        results.checkpoint_path(combo.model, combo.preset, combo.task.name), combo.fingerprint
+    )
+    reused = _reusable(checkpoint, combo.samples) if resume else {}
+    if not resume:
+        checkpoint.discard()
+    todo = [s for s in combo.samples if s.id not in reused]
+    if reused:
+        progress.note(f"{combo.key}: {len(reused)} answers from the checkpoint reused, {len(todo)} to ask")
+    try:
+        with (
+            progress.task(combo.key.replace("/", " "), total=len(todo)) as advance,
+            monitor.window(combo.task.name),
+        ):
+            fresh = await solve_samples(combo.task, todo, model, on_done=_keep(checkpoint, advance))
+    finally:
+        checkpoint.close()
+    answered = {o.sample_id: o for o in fresh} | reused
+    outputs = [answered[s.id] for s in combo.samples]
+    record = await _record(combo, outputs, fresh, server, monitor, results)
+    if record.status == "complete":
+        checkpoint.discard()
+    return record
+
+
+def _reusable(checkpoint: Checkpoint, samples: Sequence[Sample]) -> dict[str, SampleOutput]:
+    wanted = {s.id for s in samples}
+    outputs = (SampleOutput.from_dict(row) for row in checkpoint.load())
+    return {o.sample_id: o for o in outputs if o.ok and o.sample_id in wanted}
+
+
+def _keep(checkpoint: Checkpoint, advance: Callable[[], None]) -> Callable[[SampleOutput], None]:
+    def done(output: SampleOutput) -> None:
+        checkpoint.append(output.as_dict())
+        advance()
+
+    return done
+
+
+async def _record(
+    combo: Combination,
+    outputs: list[SampleOutput],
+    fresh: list[SampleOutput],
+    server: Deployment,
+    monitor: LivePerformanceMonitor,
+    results: ResultsOrganizer,
+) -> CombinationRecord:
+    failed = [o for o in outputs if not o.ok]
+    status, reason = outcome(outputs, failed)
+    score = ScoreResult(metrics={})
+    if status != "failed" and combo.task.scorer is not None:
+        by_id = {o.sample_id: o for o in outputs}
+        score = await combo.task.scorer(combo.samples, by_id, ScoreContext())
+    performance = monitor.performance_metrics(combo.task.name, [c for o in fresh for c in o.completions])
+    stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
+    rows = [prediction_row(o, score.per_sample.get(o.sample_id, {})) for o in outputs]
+    views = results.save_predictions(combo.model, combo.preset, combo.task.name, rows, stamp)
+    unavailable = dict(performance.unavailable)
+    if server.ready_s is None:
+        unavailable["time_to_ready_s"] = "the server was already running (--endpoint)"
+    record = CombinationRecord(
+        run_id=combo.run_id,
+        model=combo.model,
+        model_id=combo.model_id,
+        preset=combo.preset,
+        dataset=combo.task.name,
+        engine=combo.engine,
+        status=status,
+        reason=reason,
+        timestamp=stamp,
+        fingerprint=combo.fingerprint,
+        num_samples=len(outputs),
+        num_errors=len(failed),
+        reused_samples=len(outputs) - len(fresh),
+        errors=[_sample_error(o) for o in failed],
+        dataset_metrics=score.metrics,
+        performance_metrics={**performance.metrics, "time_to_ready_s": server.ready_s},
+        performance_unavailable=unavailable,
+        request_parameters=combo.task.request_parameters(),
+        provenance=server.provenance(),
+        predictions_file=str(views[0].relative_to(results.base_dir)),
+    )
+    results.save_combination(record)
+    log.info(
+        "%s: %s, %d samples, %d errors, metrics %s",
+        combo.key,
+        status,
+        len(outputs),
+        len(failed),
+        score.metrics,
+    )
+    return record
+
+
+def outcome(outputs: Sequence[SampleOutput], failed: Sequence[SampleOutput]) -> tuple[Status, str | None]:
+    """complete (every sample answered), partial (some errored) or failed (none answered), with why."""
+    if not failed:
+        return "complete", None
+    first = failed[0].failure
+    what = f"the first: {first}" if first else ""
+    if len(failed) == len(outputs):
+        return "failed", f"all {len(outputs)} samples failed; {what}"
+    return (
+        "partial",
+        f"{len(failed)} of {len(outputs)} samples failed (scored as wrong; rerun to retry them); {what}",
+    )
+
+
+def _sample_error(output: SampleOutput) -> SampleError:
+    failure = output.failure
+    assert failure is not None
+    return SampleError(id=output.sample_id, kind=str(failure.kind), message=failure.message)
+
+
+def prediction_row(output: SampleOutput, verdict: dict[str, Any]) -> dict[str, Any]:
+    """One predictions line: the answer as sent, its verdict, and every completion in full."""
+    final = output.final
+    answered = final is not None and final.ok
+    failure = output.failure
+    return {
+        "id": output.sample_id,
+        "response": final.text if answered and final is not None else None,
+        "reasoning": final.reasoning if answered and final is not None else None,
+        "tool_calls": [c.as_dict() for c in final.tool_calls] if answered and final is not None else [],
+        "finish_reason": final.finish_reason if final is not None else None,
+        "error": None if failure is None else failure.as_dict(),
+        "score": verdict,
+        "completions": [c.as_dict() for c in output.completions],
+        "solver_error": None if output.error is None else output.error.as_dict(),
+    }

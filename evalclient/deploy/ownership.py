@@ -1,0 +1,65 @@
+"""Which process owns a container: labels written at creation, read to tell orphans from live runs.
+
+A container is labelled with its run id, the host name, and the owning process's PID and start time (from
+/proc, so a reused PID is not mistaken for the owner). A container whose owner on this host is gone (the
+suite was SIGKILLed or OOM-killed) is an orphan: the next run and `evalclient cleanup` remove it; one whose
+owner still runs is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+
+MANAGED_LABEL = "evalclient.managed"
+RUN_LABEL = "evalclient.run_id"
+HOST_LABEL = "evalclient.owner_host"
+PID_LABEL = "evalclient.owner_pid"
+START_LABEL = "evalclient.owner_start"
+
+
+def process_start(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), None if gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def owner_labels(run_id: str) -> dict[str, str]:
+    """The labels that tie a resource to this run and this process."""
+    pid = os.getpid()
+    return {
+        MANAGED_LABEL: "true",
+        RUN_LABEL: run_id,
+        HOST_LABEL: socket.gethostname(),
+        PID_LABEL: str(pid),
+        START_LABEL: process_start(pid) or "",
+    }
+
+
+def owner_known_alive(labels: Mapping[str, str]) -> bool:
+    """True when the labels name an owner on this host that still runs, or an owner on another host
+    (not ours to judge); False for a dead owner or a container without owner labels."""
+    if PID_LABEL not in labels:
+        return False
+    return owner_alive(labels)
+
+
+def owner_alive(labels: Mapping[str, str]) -> bool:
+    """True unless the labels name an owner on this host that no longer runs.
+
+    Containers of another host (a shared engine) and containers without owner labels count as alive:
+    they are not ours to judge.
+    """
+    if labels.get(HOST_LABEL) != socket.gethostname() or not labels.get(PID_LABEL, "").isdigit():
+        return True
+    started = process_start(int(labels[PID_LABEL]))
+    if started is None:
+        return False
+    recorded = labels.get(START_LABEL)
+    return not recorded or recorded == started
