@@ -35,7 +35,7 @@ test-unit: $(STAMP)
 test-docker: $(STAMP) docker-engine
 	$(BIN)/pytest -q -rs tests/docker
 
-demo: $(STAMP) docker-engine  ## 2 models x 3 presets x 2 datasets against the TGI simulator
+demo: $(STAMP) docker-engine  ## 2 models x 3 presets x 3 datasets against the TGI simulator
 	$(BIN)/evalclient demo
 
 eval-all: $(STAMP)  ## the whole default sweep; needs a GPU host with nvidia-container-toolkit
@@ -44,8 +44,9 @@ eval-all: $(STAMP)  ## the whole default sweep; needs a GPU host with nvidia-con
 sim-image: $(STAMP) docker-engine  ## build the simulator image offline (idempotent)
 	$(BIN)/python -m evalclient.sim.image
 
-bench: $(STAMP)  ## client throughput against the simulator
+bench: $(STAMP)  ## client throughput against the simulator; scoring a whole benchmark's stored answers
 	$(BIN)/python tests/bench/bench_client.py
+	$(BIN)/python tests/bench/bench_scoring.py
 
 cleanup: $(STAMP)  ## remove containers and volumes labelled evalclient.managed
 	$(BIN)/evalclient cleanup

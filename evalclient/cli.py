@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from evalclient.runner import RunOptions
 
 DEMO_MODELS = ("qwen2.5_8b", "qwen3_8b")
-DEMO_DATASETS = ("gsm8k", "arc_challenge")
+DEMO_DATASETS = ("gsm8k", "arc_challenge:generative", "hellaswag")
 out = Console() if sys.stdout.isatty() else Console(width=160)
 err = Console(stderr=True)
 
@@ -75,17 +75,20 @@ def _selection(
 ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     from evalclient.tasks import task_names
 
+    selectors = tuple(d.strip() for d in (datasets or "").split(",") if d.strip())
+    names = ",".join(s.split(":")[0] for s in selectors) if datasets is not None else None
+    checked = resolve_names(names, config.sweep.datasets if datasets is None else task_names(), "dataset")
     return (
         resolve_names(models, config.sweep.models if models is None else config.models, "model"),
         resolve_names(presets, config.sweep.presets if presets is None else config.presets, "preset"),
-        resolve_names(datasets, config.sweep.datasets if datasets is None else task_names(), "dataset"),
+        selectors if datasets is not None and datasets.strip() not in ("", "all") else checked,
     )
 
 
 def _require_implemented(datasets: Sequence[str]) -> None:
     from evalclient.tasks import all_tasks, get_task
 
-    missing = [d for d in datasets if not get_task(d).implemented]
+    missing = [d for d in (s.split(":")[0] for s in datasets) if not get_task(d).implemented]
     if missing:
         ready = [t.name for t in all_tasks() if t.implemented]
         raise UsageError(
@@ -142,10 +145,21 @@ def _selectors(function: Any) -> Any:
         (
             click.option("--models", help="Comma list of model names (default: the sweep's)."),
             click.option("--presets", help="Comma list of presets (default: the sweep's)."),
-            click.option("--datasets", help="Comma list of datasets (default: the sweep's)."),
+            click.option(
+                "--datasets",
+                help="Comma list of datasets (default: the sweep's); options after colons: mmlu:0shot, "
+                "arc_challenge:generative, codet5:java.",
+            ),
             click.option("--samples", type=SAMPLES, help=SAMPLES_HELP),
             click.option("--engine", type=_engines(), help="Inference engine."),
             click.option("--image", help="Engine image to run (default: the engine's pinned image)."),
+            click.option(
+                "--mc-mode",
+                type=click.Choice(["auto", "loglikelihood", "generative"]),
+                default="auto",
+                show_default=True,
+                help="Multiple-choice tasks: auto = log-likelihood where the engine serves prompt logprobs.",
+            ),
         )
     ):
         function = option(function)
@@ -334,6 +348,7 @@ def _plan_from(config: Config, opts: dict[str, Any], *, require_implemented: boo
         samples=opts.get("samples"),
         engine=engine,
         image=image,
+        mc_mode=opts.get("mc_mode") or "auto",
     )
 
 
@@ -404,7 +419,7 @@ def cleanup(run_id: str | None, include_live: bool) -> None:
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.pass_context
 def demo(ctx: click.Context, output: Path, samples: int, force_local: bool, quiet: bool) -> None:
-    """2 models x 3 presets x 2 datasets against the TGI simulator (Docker if reachable, else local)."""
+    """2 models x 3 presets x 3 datasets against the TGI simulator (Docker if reachable, else local)."""
     from evalclient.demo import demo_data_dir, prepare_demo_engine
 
     started = time.monotonic()

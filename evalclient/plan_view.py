@@ -24,7 +24,7 @@ def render_plan(plan: Plan, console: Console) -> None:
     for number, dep in enumerate(plan.deployments, 1):
         spec = adapter.launch_spec(dep.model, dep.preset, port=0, image=plan.image)
         notes.extend(spec.substitutions)
-        jobs = ", ".join(f"{j.name} ({j.label})" for j in dep.datasets)
+        jobs = ", ".join(f"{j.title}: {j.label}" for j in dep.datasets)
         weights = dep.weights_gb(spec.quantize)
         table.add_row(
             str(number),
@@ -60,11 +60,9 @@ def render_plan(plan: Plan, console: Console) -> None:
 
 def _unserved(plan: Plan) -> str:
     """Datasets whose request kinds the engine cannot serve, with the kinds."""
-    from evalclient.tasks import get_task
-
     kinds = get_adapter(plan.engine).request_kinds
     names = dict.fromkeys(job.name for d in plan.deployments for job in d.datasets)
-    missing = {n: get_task(n).request_kinds - kinds for n in names}
+    missing = {n: plan.deployments[0].job(n).spec.request_kinds - kinds for n in names}
     return ", ".join(f"{n} ({', '.join(sorted(map(str, m)))})" for n, m in missing.items() if m)
 
 

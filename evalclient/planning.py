@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from evalclient.config import Config, ModelSpec, Preset
+from evalclient.errors import UsageError
+
+if TYPE_CHECKING:
+    from evalclient.tasks.base import TaskSpec
 
 DEFAULT_SAMPLES = 150
 SEED_MINUTES_PER_COMBINATION = 1.5  # the seed plan's own estimate (6 h for 216 combinations)
@@ -23,16 +28,37 @@ _BYTES_PER_PARAM = {
 
 @dataclass(frozen=True)
 class DatasetJob:
-    """One dataset of a deployment and how many samples it gets (None: the whole split)."""
+    """One dataset of a deployment: how many samples it gets (None: the whole split) and, once the plan is
+    built for an engine, the task as it will run there (mode, shots, config)."""
 
     name: str
     samples: int | None
     note: str | None = None
     """Why the count is not the sweep's cap (an explicit --samples above it), for the plan and the log."""
+    task: TaskSpec | None = None
 
     @property
     def label(self) -> str:
         return "all" if self.samples is None else str(self.samples)
+
+    @property
+    def spec(self) -> TaskSpec:
+        """The configured task (built with the plan)."""
+        if self.task is None:
+            raise RuntimeError(f"{self.name}: the job was not configured for an engine")
+        return self.task
+
+    @property
+    def title(self) -> str:
+        """The dataset with its options, as the plan shows it: `mmlu (loglikelihood, 5-shot)`."""
+        task = self.task
+        if task is None:
+            return self.name
+        extras = [task.mode or "", f"{task.num_fewshot}-shot" if task.num_fewshot else ""]
+        if task.source.config and task.name == "codet5":
+            extras.append(task.source.config)
+        shown = ", ".join(e for e in extras if e)
+        return f"{self.name} ({shown})" if shown else self.name
 
 
 @dataclass(frozen=True)
@@ -46,6 +72,9 @@ class DeploymentPlan:
     @property
     def key(self) -> str:
         return f"{self.model.key}_{self.preset.name}"
+
+    def job(self, name: str) -> DatasetJob:
+        return next(job for job in self.datasets if job.name == name)
 
     def weights_gb(self, quantize: str | None) -> float:
         """Approximate weight memory (GB) at the precision served (the engine's, where it substituted)."""
@@ -109,10 +138,22 @@ def build_plan(
     samples: int | str | None,
     engine: str,
     image: str | None,
+    mc_mode: str = "auto",
 ) -> Plan:
-    """Deployments in model-major order, each with every selected dataset."""
-    jobs = tuple(samples_for(d, samples, config.sweep.datasets) for d in datasets)
+    """Deployments in model-major order, each with every selected dataset (selectors may carry options:
+    `mmlu:0shot`), each task configured for the engine."""
+    from evalclient.engines import get_adapter
+    from evalclient.tasks.options import configured_task, parse_selector
+
+    kinds = get_adapter(engine).request_kinds
+    jobs: list[DatasetJob] = []
+    for selector in datasets:
+        name, options = parse_selector(selector)
+        if any(job.name == name for job in jobs):
+            raise UsageError(f"{name} is selected twice", "run one variant of a dataset per results folder")
+        task = configured_task(name, options, engine_kinds=kinds, mc_mode=mc_mode)
+        jobs.append(replace(samples_for(name, samples, config.sweep.datasets), task=task))
     deployments = tuple(
-        DeploymentPlan(config.model(m), config.preset(p), jobs) for m in models for p in presets
+        DeploymentPlan(config.model(m), config.preset(p), tuple(jobs)) for m in models for p in presets
     )
     return Plan(engine=engine, image=image, deployments=deployments)

@@ -34,8 +34,9 @@ from evalclient.planning import DeploymentPlan, Plan
 from evalclient.progress import Progress
 from evalclient.results import CombinationRecord, ResultsOrganizer, combination_fingerprint
 from evalclient.results.lock import RunLock
-from evalclient.tasks import DatasetManager, get_task
-from evalclient.tasks.base import Sample
+from evalclient.tasks import DatasetManager
+from evalclient.tasks.base import LOGLIKELIHOOD_MODE, Sample, TaskSpec
+from evalclient.tasks.probe import PROBE_PASSED, probe_loglikelihood
 
 log = logging.getLogger("evalclient.runner")
 
@@ -203,7 +204,7 @@ class EvaluationRunner:
         for job in plan.datasets:
             try:
                 loaded[job.name] = await asyncio.to_thread(
-                    self.datasets.get_evaluation_samples, job.name, job.samples
+                    self.datasets.get_evaluation_samples, job.spec, job.samples
                 )
             except EvalClientError as exc:
                 loaded[job.name] = exc
@@ -218,13 +219,14 @@ class EvaluationRunner:
             if isinstance(loaded, EvalClientError):
                 self._record(Outcome(plan.model.key, plan.preset.name, name, "failed", str(loaded)))
                 continue
-            missing = get_task(name).request_kinds - self.adapter.request_kinds
+            task = plan.job(name).spec
+            missing = task.request_kinds - self.adapter.request_kinds
             if missing:
                 kinds = ", ".join(sorted(str(k) for k in missing))
                 message = f"{self.plan.engine} cannot serve {name}'s {kinds} requests; nothing was sent"
                 self._record(Outcome(plan.model.key, plan.preset.name, name, "failed", message))
                 continue
-            fingerprint = self._fingerprint(plan, image_id, name, loaded)
+            fingerprint = self._fingerprint(plan, image_id, task, loaded)
             stored = self.results.load_combination(plan.model.key, plan.preset.name, name)
             if self.options.resume and _is_complete(stored, fingerprint):
                 path = self.results.detailed_metrics_path(plan.model.key, plan.preset.name, name)
@@ -235,7 +237,7 @@ class EvaluationRunner:
         return todo
 
     def _fingerprint(
-        self, plan: DeploymentPlan, image_id: str | None, name: str, samples: list[Sample]
+        self, plan: DeploymentPlan, image_id: str | None, task: TaskSpec, samples: list[Sample]
     ) -> str:
         spec = self.adapter.launch_spec(plan.model, plan.preset, port=0, image=self.plan.image)
         return combination_fingerprint(
@@ -244,8 +246,9 @@ class EvaluationRunner:
             launch_args=spec.args,
             image=self.options.endpoint or spec.image,
             image_id=image_id,
-            dataset_revision=self.datasets.dataset_fingerprint(name),
+            dataset_revision=self.datasets.dataset_fingerprint(task),
             sample_ids=[s.id for s in samples],
+            task_parameters=task.request_parameters(),
         )
 
     async def _evaluate_on(
@@ -274,7 +277,14 @@ class EvaluationRunner:
             model = DeploymentModel(client, self.adapter, plan.model.thinking)
             try:
                 await monitor.start()
+                probe: str | None = None
                 for name, samples in todo.items():
+                    if plan.job(name).spec.mode == LOGLIKELIHOOD_MODE:
+                        probe = probe or await probe_loglikelihood(model)
+                        if probe != PROBE_PASSED:
+                            self._record(Outcome(plan.model.key, plan.preset.name, name, "failed", probe))
+                            self.progress.note(f"[red]✗ {plan.key}/{name}: {probe}")
+                            continue
                     await self._evaluate_dataset(plan, server, model, monitor, name, samples)
             finally:
                 await monitor.stop()
@@ -291,15 +301,16 @@ class EvaluationRunner:
         name: str,
         samples: list[Sample],
     ) -> None:
+        task = plan.job(name).spec
         combo = Combination(
             run_id=self.run_id,
             model=plan.model.key,
             model_id=plan.model.hub_id,
             preset=plan.preset.name,
             engine=self.plan.engine,
-            task=get_task(name),
+            task=task,
             samples=samples,
-            fingerprint=self._fingerprint(plan, server.image_id, name, samples),
+            fingerprint=self._fingerprint(plan, server.image_id, task, samples),
         )
         try:
             record = await evaluate_combination(

@@ -17,9 +17,12 @@ def combination_fingerprint(
     image_id: str | None,
     dataset_revision: str,
     sample_ids: Sequence[str],
+    task_parameters: dict[str, Any] | None = None,
 ) -> str:
-    """sha256 over everything DESIGN §4 names; the port is left out (it changes between runs)."""
+    """sha256 over everything DESIGN §4 names, and what the task sends (mode, shots, sampling), since other
+    requests are other answers; the port is left out (it changes between runs)."""
     payload: dict[str, Any] = {
+        "task": task_parameters or {},
         "model": [model_id, model_revision],
         "flags": _without_port(list(launch_args)),
         "image": [image, image_id],

@@ -132,6 +132,11 @@ def _add_sim_flags(parser: argparse.ArgumentParser) -> None:
         "--fault-oom-after", type=int, default=0, metavar="N", help="use memory until killed after N answers"
     )
     group.add_argument("--log-requests", action="store_true", help="print each request's text to stdout")
+    group.add_argument(
+        "--fault-no-prefill-logprobs",
+        action="store_true",
+        help="never return prefill logprobs (an engine without)",
+    )
     group.add_argument("--exit-with-parent", action="store_true", help="exit when the parent process does")
     group.add_argument("--version", action="version", version=f"evalclient-sim {__version__}")
 
@@ -152,6 +157,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         "prefill_logprobs": args.enable_prefill_logprobs,
         "fault_oom_after": args.fault_oom_after,
         "log_requests": args.log_requests,
+        "no_prefill_logprobs": args.fault_no_prefill_logprobs,
         "exit_with_parent": args.exit_with_parent,
         "launcher_args": _launcher_args(args),
     }

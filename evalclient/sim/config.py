@@ -51,6 +51,8 @@ class SimConfig:
     exit_with_parent: bool = False
     """Exit when the parent process is gone (the local stand-in for a container)."""
     prefill_logprobs: bool = False
+    no_prefill_logprobs: bool = False
+    """Fault: never return prefill logprobs, whatever the launcher flags say (an engine without them)."""
     """TGI >= 3.0 returns prefill logprobs only when launched with --enable-prefill-logprobs."""
     launcher_args: dict[str, Any] = field(default_factory=dict)
 

@@ -66,9 +66,15 @@ class Job:
 
     def prefill(self) -> list[dict[str, object]]:
         """The prefill tokens when `decoder_input_details` asks and the launcher enabled them, else []."""
-        if not self.request.params.decoder_input_details or not self.engine.config.prefill_logprobs:
+        config = self.engine.config
+        if (
+            not self.request.params.decoder_input_details
+            or not config.prefill_logprobs
+            or config.no_prefill_logprobs
+        ):
             return []
-        return prefill_tokens(self.valid.prompt_pieces)
+        answer = self.engine.rules.answer(self.request.match_text, self.engine.config.model_id)
+        return prefill_tokens(self.valid.prompt_pieces, answer)
 
     def timings(self) -> dict[str, float]:
         """TGI's per-request timings in seconds."""

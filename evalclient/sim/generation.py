@@ -84,12 +84,37 @@ def _cut_at_stop(before: str, piece: str, stop: Sequence[str]) -> tuple[str, boo
     return combined[len(before) : best_end], True
 
 
-def prefill_tokens(prompt_pieces: Sequence[str]) -> list[dict[str, object]]:
-    """TGI's `prefill` list for `decoder_input_details`: the first token has no logprob (null)."""
+EXPECTED_LOGPROB = -0.05
+"""The logprob of a prompt token the simulated model expected: one that continues its scripted answer."""
+SURPRISE_SHIFT = 2.5
+"""Every other prompt token gets its stable logprob minus this, so expected tokens always rank first."""
+
+
+def prefill_tokens(prompt_pieces: Sequence[str], answer: str = "") -> list[dict[str, object]]:
+    """TGI's `prefill` list for `decoder_input_details`: the first token has no logprob (null).
+
+    Prompt tokens at the end that spell the start of the model's scripted answer to this prompt are
+    expected (logprob -0.05); every other token gets a lower, stable logprob. So a log-likelihood
+    comparison of continuations ranks the scripted answer first, as greedy generation would emit it.
+    """
+    expected = len(prompt_pieces) - _answer_overlap(prompt_pieces, tokenize(answer))
     return [
-        {"id": token_id(p), "text": p, "logprob": None if i == 0 else token_logprob(p, i)}
+        {"id": token_id(p), "text": p, "logprob": None if i == 0 else prefill_logprob(p, i, i >= expected)}
         for i, p in enumerate(prompt_pieces)
     ]
+
+
+def prefill_logprob(piece: str, position: int, expected: bool) -> float:
+    """The logprob of one prompt token (see `prefill_tokens`)."""
+    return EXPECTED_LOGPROB if expected else round(token_logprob(piece, position) - SURPRISE_SHIFT, 4)
+
+
+def _answer_overlap(prompt: Sequence[str], answer: Sequence[str]) -> int:
+    """The length of the longest tail of `prompt` that equals a head of `answer`."""
+    for size in range(min(len(prompt) - 1, len(answer)), 0, -1):
+        if list(prompt[len(prompt) - size :]) == list(answer[:size]):
+            return size
+    return 0
 
 
 def reported_seed(seed: int | None, sampling: bool, prompt: str) -> int | None:

@@ -21,6 +21,7 @@ from evalclient.client.requests import (
     RequestKind,
     Sampling,
 )
+from evalclient.errors import UsageError
 from evalclient.tasks.context import ScoreContext
 
 
@@ -38,10 +39,42 @@ class HubSource:
 
 @dataclass(frozen=True)
 class Sample:
-    """One dataset row in the hub schema, with the id DESIGN.md §3 defines."""
+    """One dataset row in the hub schema, with the id DESIGN.md §3 defines, and its few-shot examples."""
 
     id: str
     row: Mapping[str, Any]
+    shots: tuple[Mapping[str, Any], ...] = ()
+
+
+LOGLIKELIHOOD_MODE = "loglikelihood"
+GENERATIVE_MODE = "generative"
+
+
+@dataclass(frozen=True)
+class TaskOptions:
+    """How a task is run, from `--datasets name[:option...]` and `--mc-mode`: its mode (multiple-choice
+    tasks: log-likelihood or generative; None picks by engine), few-shot count, and dataset config."""
+
+    mode: str | None = None
+    num_fewshot: int | None = None
+    config: str | None = None
+
+    def label(self) -> str:
+        parts = [
+            self.mode or "",
+            f"{self.num_fewshot}shot" if self.num_fewshot is not None else "",
+            self.config or "",
+        ]
+        return ":".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class FewShot:
+    """Where few-shot examples come from: a split of the same dataset and how a sample picks its own."""
+
+    split: str
+    pick: Callable[[Sequence[Mapping[str, Any]], Mapping[str, Any], int], list[Mapping[str, Any]]]
+    """(few-shot rows, the sample's row, how many) -> the examples, in order."""
 
 
 class ModelHandle(Protocol):
@@ -145,10 +178,26 @@ class TaskSpec:
     sampling: Sampling | None = None
     """The sampling every request of this task sends (recorded with each combination)."""
     description: str = ""
+    mode: str | None = None
+    """The mode this spec runs in (multiple-choice tasks), recorded with each combination."""
+    num_fewshot: int = 0
+    fewshot: FewShot | None = None
+    stratify: str | None = None
+    """A row field to spread the sampled rows over in proportion (MMLU: subject)."""
+    configure: Callable[[TaskOptions], TaskSpec] | None = None
+    """How to build this task for non-default options; None: the task has no options."""
 
     @property
     def implemented(self) -> bool:
         return self.solver is not None and self.scorer is not None
+
+    def with_options(self, options: TaskOptions) -> TaskSpec:
+        """This task as `options` ask (mode already resolved); UsageError if it has no such option."""
+        if options == TaskOptions():
+            return self
+        if self.configure is None:
+            raise UsageError(f"{self.name} takes no options (given: {options.label()})")
+        return self.configure(options)
 
     def sample_id(self, row: Mapping[str, Any], index: int) -> str:
         """The dataset's own id where it has one, else the 0-based row index as a string."""
@@ -159,4 +208,5 @@ class TaskSpec:
     def request_parameters(self) -> dict[str, Any]:
         """What every request of this task sends, for the combination record."""
         kinds = sorted(str(k) for k in self.request_kinds)
-        return {"kinds": kinds, "sampling": None if self.sampling is None else self.sampling.as_dict()}
+        sampling = None if self.sampling is None else self.sampling.as_dict()
+        return {"kinds": kinds, "sampling": sampling, "mode": self.mode, "num_fewshot": self.num_fewshot}

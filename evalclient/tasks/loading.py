@@ -111,6 +111,8 @@ def select_samples(
         raise UsageError(f"the number of samples must be 0 or more, not {n}")
     if n is None or n >= len(rows):
         indices: Sequence[int] = range(len(rows))
+    elif task.stratify is not None:
+        indices = _stratified(rows, task.stratify, n, seed)
     else:
         order = list(range(len(rows)))
         random.Random(seed).shuffle(order)
@@ -118,6 +120,25 @@ def select_samples(
     samples = [Sample(id=task.sample_id(rows[i], i), row=rows[i]) for i in indices]
     _check_unique_ids(task, samples)
     return samples
+
+
+def _stratified(rows: Sequence[Mapping[str, Any]], key: str, n: int, seed: int) -> list[int]:
+    """n row indices spread over the groups of `key` in proportion to their size (largest remainders get the
+    rest, ties by group name), each group's share a seeded subset; in original order."""
+    groups: dict[str, list[int]] = {}
+    for index, row in enumerate(rows):
+        groups.setdefault(str(row.get(key)), []).append(index)
+    quotas = {name: n * len(members) / len(rows) for name, members in groups.items()}
+    counts = {name: int(quota) for name, quota in quotas.items()}
+    by_remainder = sorted(groups, key=lambda name: (-(quotas[name] - counts[name]), name))
+    for name in by_remainder[: n - sum(counts.values())]:
+        counts[name] += 1
+    chosen: list[int] = []
+    for name in sorted(groups):
+        members = list(groups[name])
+        random.Random(f"{seed}:{name}").shuffle(members)
+        chosen += members[: counts[name]]
+    return sorted(chosen)
 
 
 def _check_unique_ids(task: TaskSpec, samples: Sequence[Sample]) -> None:

@@ -1,19 +1,28 @@
 """DatasetManager: where each dataset's rows come from (file or hub), seeded samples, and fingerprints.
 
 Source order per dataset: an explicit `--data-file`, else `<data_dir>/<name>.jsonl|.json|.parquet`, else
-the pinned hub split (through the `datasets` cache in `cache_dir`). Rows are loaded once per manager.
+the pinned hub split (through the `datasets` cache in `cache_dir`). Few-shot examples come from the task's
+few-shot split: `<data_dir>/<name>.<split>.jsonl|...` (e.g. `mmlu.dev.jsonl`), else the hub. Rows are
+loaded once per manager. Methods take a dataset name, or a task already configured with its options.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from evalclient.errors import DatasetError
 from evalclient.tasks.base import Sample, TaskSpec
 from evalclient.tasks.loading import Row, find_data_file, hub_label, load_task_rows, select_samples
 from evalclient.tasks.registry import get_task, task_names
+
+TaskRef = str | TaskSpec
+
+
+def _task(ref: TaskRef) -> TaskSpec:
+    return get_task(ref) if isinstance(ref, str) else ref
 
 
 class DatasetManager:
@@ -30,27 +39,39 @@ class DatasetManager:
         self.cache_dir = cache_dir
         self.seed = seed
         self.data_files = {get_task(name).name: Path(path) for name, path in (data_files or {}).items()}
-        self._rows: dict[str, list[Row]] = {}
+        self._rows: dict[tuple[str, str], list[Row]] = {}
 
-    def data_file_for(self, name: str) -> Path | None:
-        """The local file `name` is read from (explicit file, then data_dir), or None for the hub."""
-        task = get_task(name)
-        explicit = self.data_files.get(task.name)
-        if explicit is not None:
-            return explicit
-        return find_data_file(self.data_dir, task.name) if self.data_dir is not None else None
+    def data_file_for(self, ref: TaskRef, split: str | None = None) -> Path | None:
+        """The local file the task's split is read from (explicit file, then data_dir); None: the hub."""
+        task = _task(ref)
+        if split is None or split == task.source.split:
+            explicit = self.data_files.get(task.name)
+            if explicit is not None:
+                return explicit
+            stem = task.name
+        else:
+            stem = f"{task.name}.{split}"
+        return find_data_file(self.data_dir, stem) if self.data_dir is not None else None
 
-    def rows(self, name: str) -> list[Row]:
-        """All rows of the dataset's split (or file), loaded once and validated."""
-        task = get_task(name)
-        if task.name not in self._rows:
-            self._rows[task.name] = self._load(task)
-        return self._rows[task.name]
+    def rows(self, ref: TaskRef, split: str | None = None) -> list[Row]:
+        """All rows of the task's split (its test split by default), loaded once and validated."""
+        task = _task(ref)
+        split = split or task.source.split
+        key = (hub_label(task), split)
+        if key not in self._rows:
+            self._rows[key] = self._load(task, split)
+        return self._rows[key]
 
-    def get_evaluation_samples(self, name: str, n: int | None) -> list[Sample]:
-        """n samples of `name` (all when n is None or covers the split), the same ids for the same seed."""
-        task = get_task(name)
-        return select_samples(task, self.rows(task.name), n, self.seed)
+    def get_evaluation_samples(self, ref: TaskRef, n: int | None) -> list[Sample]:
+        """n samples (all when n is None or covers the split), the same ids for the same seed, each with its
+        few-shot examples when the task asks for some."""
+        task = _task(ref)
+        samples = select_samples(task, self.rows(task), n, self.seed)
+        if task.num_fewshot and task.fewshot is not None:
+            pool = self.rows(task, task.fewshot.split)
+            pick = task.fewshot.pick
+            samples = [replace(s, shots=tuple(pick(pool, s.row, task.num_fewshot))) for s in samples]
+        return samples
 
     def get_all_datasets_for_evaluation(
         self,
@@ -66,24 +87,37 @@ class DatasetManager:
         chosen = [get_task(name).name for name in (names if names is not None else task_names())]
         return {name: self.get_evaluation_samples(name, min(n, limits.get(name, n))) for name in chosen}
 
-    def dataset_fingerprint(self, name: str) -> str:
-        """`sha256:<hex>` of the local file, or `hub:<path>[/<config>]:<split>@<revision>` for the hub."""
-        task = get_task(name)
-        path = self.data_file_for(task.name)
+    def dataset_fingerprint(self, ref: TaskRef) -> str:
+        """`sha256:<hex>` of the local file(s), or `hub:<path>[/<config>]:<split>@<revision>` for the hub;
+        the few-shot split's source joins in when the task uses one."""
+        task = _task(ref)
+        parts = [self._source_id(task, None)]
+        if task.num_fewshot and task.fewshot is not None:
+            parts.append(self._source_id(task, task.fewshot.split))
+        return " + ".join(parts)
+
+    def _source_id(self, task: TaskSpec, split: str | None) -> str:
+        path = self.data_file_for(task, split)
         if path is not None:
             return f"sha256:{_file_sha256(path)}"
+        if split is not None:
+            task = replace(task, source=replace(task.source, split=split))
         return f"hub:{hub_label(task)}"
 
-    def _load(self, task: TaskSpec) -> list[Row]:
-        path = self.data_file_for(task.name)
+    def _load(self, task: TaskSpec, split: str) -> list[Row]:
+        source = (
+            task if split == task.source.split else replace(task, source=replace(task.source, split=split))
+        )
+        path = self.data_file_for(task, split)
         if path is None and self.data_dir is not None:
+            stem = task.name if split == task.source.split else f"{task.name}.{split}"
             try:
-                return load_task_rows(task, None, self.cache_dir)
+                return load_task_rows(source, None, self.cache_dir)
             except DatasetError as exc:
                 raise DatasetError(
-                    f"{exc.message}; {self.data_dir} has no {task.name}.jsonl, .json or .parquet", exc.hint
+                    f"{exc.message}; {self.data_dir} has no {stem}.jsonl, .json or .parquet", exc.hint
                 ) from exc
-        return load_task_rows(task, path, self.cache_dir)
+        return load_task_rows(source, path, self.cache_dir)
 
 
 def _file_sha256(path: Path) -> str:

@@ -16,9 +16,17 @@ from evalclient.client.completion import Completion, RequestError, ToolCall
 from evalclient.client.requests import RequestKind
 from evalclient.errors import DatasetError, UsageError
 from evalclient.results.atomic import atomic_write_jsonl
-from evalclient.tasks.base import SampleOutput, ScoreResult
+from evalclient.tasks.base import (
+    GENERATIVE_MODE,
+    LOGLIKELIHOOD_MODE,
+    SampleOutput,
+    ScoreResult,
+    TaskOptions,
+    TaskSpec,
+)
 from evalclient.tasks.context import ScoreContext
 from evalclient.tasks.manager import DatasetManager
+from evalclient.tasks.options import configured_task, parse_selector
 from evalclient.tasks.registry import get_task
 
 LINE_SHAPE = '{"id": ..., "response": "..."} (or "tool_calls": [...]) per line'
@@ -106,12 +114,16 @@ async def score_predictions(
     context: ScoreContext | None = None,
 ) -> ScoreResult:
     """Score every prediction whose id is a sample of the dataset; unknown ids are an error."""
-    task = get_task(dataset)
+    outputs = read_predictions(predictions)
+    task = _task_for(dataset, outputs)
     if task.scorer is None:
         raise UsageError(f"{task.name} has no scorer yet")
-    outputs = read_predictions(predictions)
-    manager = DatasetManager(None, cache_dir, data_files={task.name: data_file} if data_file else None)
-    samples = [s for s in manager.get_evaluation_samples(task.name, None) if s.id in outputs]
+    manager = DatasetManager(
+        data_file.parent if data_file else None,
+        cache_dir,
+        data_files={task.name: data_file} if data_file else None,
+    )
+    samples = [s for s in manager.get_evaluation_samples(task, None) if s.id in outputs]
     unknown = sorted(set(outputs) - {s.id for s in samples})
     if unknown:
         raise DatasetError(
@@ -119,6 +131,17 @@ async def score_predictions(
             "ids are the dataset's own id field, else the 0-based row index",
         )
     return await task.scorer(samples, outputs, context or ScoreContext())
+
+
+def _task_for(selector: str, outputs: Mapping[str, SampleOutput]) -> TaskSpec:
+    """The task as the predictions were made: a multiple-choice task's mode, unless the selector names it,
+    follows the predictions (log-likelihood completions, or text answers)."""
+    name, options = parse_selector(selector)
+    if get_task(name).mode is not None and options.mode is None:
+        kinds = {c.kind for o in outputs.values() for c in o.completions}
+        mode = LOGLIKELIHOOD_MODE if RequestKind.LOGLIKELIHOOD in kinds else GENERATIVE_MODE
+        options = TaskOptions(mode, options.num_fewshot, options.config)
+    return configured_task(name, options, engine_kinds=set(RequestKind))
 
 
 def write_verdicts(path: Path, result: ScoreResult) -> None:

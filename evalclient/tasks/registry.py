@@ -9,9 +9,13 @@ Sample caps live in presets/sweep.yaml alone.
 from __future__ import annotations
 
 from evalclient.errors import UsageError
+from evalclient.tasks.arc import ARC_CHALLENGE
 from evalclient.tasks.base import HubSource, TaskSpec
+from evalclient.tasks.codet5 import CODET5
+from evalclient.tasks.hellaswag import HELLASWAG
 from evalclient.tasks.math import GSM8K
-from evalclient.tasks.multiple_choice import ARC_CHALLENGE
+from evalclient.tasks.mmlu import MMLU
+from evalclient.tasks.truthfulqa import TRUTHFULQA
 
 # Commit pins, with where they were seen:
 #  openai_humaneval 7dce6050…  inspect_evals v0.23.0 humaneval.py; Aleph-Alpha eval-framework lock file
@@ -39,20 +43,6 @@ _DECLARED: tuple[TaskSpec, ...] = (
         required_fields=("task_id", "text", "code", "test_list"),
         id_field="task_id",
     ),
-    # CodeXGLUE code-to-text (CodeSearchNet, filtered), the summarization set CodeT5 reports smoothed BLEU-4
-    # on; lm-eval's code2text_python reads the same fields (code_tokens -> docstring_tokens).
-    TaskSpec(
-        name="codet5",
-        family="summarization",
-        source=HubSource("google/code_x_glue_ct_code_to_text", "python", "test", "main"),
-        required_fields=("code_tokens", "docstring_tokens"),
-    ),
-    TaskSpec(
-        name="hellaswag",
-        family="reasoning",
-        source=HubSource("Rowan/hellaswag", None, "validation", "218ec52e09a7e7462a5400043bb9a69a41d06b76"),
-        required_fields=("activity_label", "ctx_a", "ctx_b", "endings", "label"),
-    ),
     # The hub copy names FastChat's question_id `prompt_id`.
     TaskSpec(
         name="mt_bench",
@@ -69,23 +59,6 @@ _DECLARED: tuple[TaskSpec, ...] = (
         family="instruction_following",
         source=HubSource("tatsu-lab/alpaca_eval", None, "train", "main", data_files="alpaca_eval.json"),
         required_fields=("instruction", "output"),
-    ),
-    TaskSpec(
-        name="mmlu",
-        family="qa",
-        source=HubSource("cais/mmlu", "all", "test", "c30699e8356da336a370243923dbaf21066bb9fe"),
-        required_fields=("question", "subject", "choices", "answer"),
-    ),
-    TaskSpec(
-        name="truthfulqa",
-        family="qa",
-        source=HubSource(
-            "truthfulqa/truthful_qa",
-            "multiple_choice",
-            "validation",
-            "741b8276f2d1982aa3d5b832d3ee81ed3b896490",
-        ),
-        required_fields=("question", "mc1_targets", "mc2_targets"),
     ),
     TaskSpec(
         name="bfcl",
@@ -125,7 +98,8 @@ SWEEP_ORDER: tuple[str, ...] = (
     "toolllama",
 )
 
-_TASKS: dict[str, TaskSpec] = {t.name: t for t in (*_DECLARED, GSM8K, ARC_CHALLENGE)}
+_IMPLEMENTED = (CODET5, GSM8K, ARC_CHALLENGE, HELLASWAG, MMLU, TRUTHFULQA)
+_TASKS: dict[str, TaskSpec] = {t.name: t for t in (*_DECLARED, *_IMPLEMENTED)}
 assert set(_TASKS) == set(SWEEP_ORDER), "every dataset of the sweep is declared once"
 
 

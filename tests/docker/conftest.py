@@ -6,13 +6,17 @@ Where no engine can be reached the tier is skipped with the reason, except in CI
 
 from __future__ import annotations
 
+import io
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from evalclient.engines.docker import MANAGED_LABEL
+
+Variant = Callable[..., str]
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +37,23 @@ def sim_image(docker_client: Any) -> str:
     from evalclient.sim.image import ensure_sim_image
 
     return ensure_sim_image(docker_client)
+
+
+@pytest.fixture(scope="session")
+def variant(docker_client: Any, sim_image: str) -> Variant:
+    """`variant(*flags)` → the simulator image with those flags added to its entrypoint (built once)."""
+    built: dict[tuple[str, ...], str] = {}
+
+    def build(*flags: str) -> str:
+        if flags not in built:
+            entry = json.dumps(["python3", "-m", "evalclient.sim", "--log-requests", *flags])
+            tag = f"evalclient-sim-variant:{abs(hash(flags)) % 10**10}"
+            dockerfile = f"FROM {sim_image}\nENTRYPOINT {entry}\n"
+            docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True)
+            built[flags] = tag
+        return built[flags]
+
+    return build
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +118,21 @@ def test_cleanup_removes_labelled_leftovers(docker_client: Any, sim_image: str) 
     assert result.returncode == 0, result.stderr
     assert "removed container evalclient-test-leftover" in result.stdout
     assert not docker_client.containers.list(all=True, filters={"name": "evalclient-test-leftover"})
+
+
+def test_a_server_without_prompt_logprobs_fails_the_probe_not_the_run(
+    variant: Callable[..., str], tmp_path: Path
+) -> None:
+    image = variant("--fault-no-prefill-logprobs")
+    result = _cli(
+        *("run", "--models", "qwen2.5_8b", "--presets", "balanced", "--datasets", "hellaswag,gsm8k"),
+        *("--samples", "3", "--image", image, "--gpus", "none", "--quiet"),
+        *("--output", str(tmp_path), "--data-dir", str(demo_data_dir())),
+    )
+    assert result.returncode == 1
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    hellaswag = manifest["combinations"]["qwen2.5_8b/balanced/hellaswag"]
+    assert hellaswag["status"] == "failed"
+    assert hellaswag["error"].startswith("log-likelihood probe failed: TGI returned no prefill logprobs")
+    assert manifest["combinations"]["qwen2.5_8b/balanced/gsm8k"]["status"] == "complete"
+    assert "1 combination(s) not complete" in result.stderr

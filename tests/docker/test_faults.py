@@ -5,7 +5,6 @@ container spared by cleanup."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import shutil
@@ -25,23 +24,6 @@ pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("no_leftovers")]
 ROOT = Path(__file__).resolve().parents[2]
 SLOW = ("--decode-step-ms", "40")  # ~1.4 s per gsm8k answer: a dataset of 12 takes several seconds
 Variant = Callable[..., str]
-
-
-@pytest.fixture(scope="module")
-def variant(docker_client: Any, sim_image: str) -> Variant:
-    """`variant(*flags)` → the simulator image with those flags added to its entrypoint (built once)."""
-    built: dict[tuple[str, ...], str] = {}
-
-    def build(*flags: str) -> str:
-        if flags not in built:
-            entry = json.dumps(["python3", "-m", "evalclient.sim", "--log-requests", *flags])
-            tag = f"evalclient-sim-variant:{abs(hash(flags)) % 10**10}"
-            dockerfile = f"FROM {sim_image}\nENTRYPOINT {entry}\n"
-            docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True)
-            built[flags] = tag
-        return built[flags]
-
-    return build
 
 
 def _args(out: Path, image: str, presets: str = "balanced", *extra: str) -> list[str]:

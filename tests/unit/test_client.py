@@ -16,8 +16,9 @@ from evalclient.client import (
     ServerClient,
 )
 from evalclient.engines import get_adapter
+from evalclient.sim.generation import prefill_logprob
 from evalclient.sim.rules import parse_rules
-from evalclient.sim.tokenizer import token_logprob, tokenize
+from evalclient.sim.tokenizer import tokenize
 
 RULES = parse_rules(
     {
@@ -131,10 +132,11 @@ async def test_validation_error_is_not_retried(sim_server: ServerFactory) -> Non
     assert record.retries == 0
 
 
-def _expected_loglikelihood(context: str, continuation: str) -> float:
+def _expected_loglikelihood(context: str, continuation: str, expected: bool) -> float:
+    """What the simulator assigns: its scripted answer's tokens are expected, the others surprise it."""
     pieces = tokenize(context + continuation)
     start = len(tokenize(context))
-    return sum(token_logprob(p, i) for i, p in enumerate(pieces) if i >= start)
+    return sum(prefill_logprob(p, i, expected) for i, p in enumerate(pieces) if i >= start)
 
 
 async def test_loglikelihood_sums_the_continuation_prefill(sim_server: ServerFactory) -> None:
@@ -144,10 +146,13 @@ async def test_loglikelihood_sums_the_continuation_prefill(sim_server: ServerFac
         other = await client.loglikelihood(LoglikelihoodRequest("1", context, " Venus is", greedy=True))
     assert record.ok, record.error
     assert record.continuation_tokens == 2
-    assert record.loglikelihood == pytest.approx(_expected_loglikelihood(context, continuation), abs=1e-9)
+    assert record.loglikelihood == pytest.approx(-0.1, abs=1e-9)  # two expected tokens, -0.05 each
     assert record.is_greedy is True  # the simulator answers " Mars is red." to this context
     assert other.ok, other.error
-    assert other.loglikelihood == pytest.approx(_expected_loglikelihood(context, " Venus is"), abs=1e-9)
+    assert other.loglikelihood == pytest.approx(
+        _expected_loglikelihood(context, " Venus is", False), abs=1e-9
+    )
+    assert other.loglikelihood < -5
     assert other.is_greedy is False
 
 

@@ -19,7 +19,7 @@ def test_local_demo_writes_every_combination(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "simulator as a local process" in result.stderr
     detailed = sorted(p.name for p in (out / "metrics" / "detailed").glob("*.json"))
-    assert len(detailed) == 12  # 2 models x 3 presets x 2 datasets
+    assert len(detailed) == 18  # 2 models x 3 presets x 3 datasets
     scores = {}
     for name in detailed:
         record = json.loads((out / "metrics" / "detailed" / name).read_text())
@@ -28,18 +28,20 @@ def test_local_demo_writes_every_combination(tmp_path: Path) -> None:
         metrics = record["dataset_metrics"]
         scores[(record["preset"], record["model"], record["dataset"])] = (
             metrics["accuracy"],
-            metrics.get("exact_match_strict"),
+            metrics.get("exact_match_strict") or metrics.get("acc_norm"),
             metrics["num_failed_parse"],
         )
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "finished"
-    assert len(manifest["combinations"]) == 12
+    assert len(manifest["combinations"]) == 18
     # what evalclient/sim/data/demo_rules.yaml scripts for each model, the same under every preset
     expected = {
         ("qwen2.5_8b", "gsm8k"): (9 / 12, 8 / 12, 0),
         ("qwen2.5_8b", "arc_challenge"): (9 / 12, None, 0),
         ("qwen3_8b", "gsm8k"): (11 / 12, 11 / 12, 0),
         ("qwen3_8b", "arc_challenge"): (11 / 12, None, 0),
+        ("qwen2.5_8b", "hellaswag"): (9 / 12, 9 / 12, None),  # by log-likelihood: acc and acc_norm
+        ("qwen3_8b", "hellaswag"): (11 / 12, 11 / 12, None),
     }
     for preset in ("balanced", "performance", "memory_optimized"):
         for (model, dataset), values in expected.items():

@@ -31,7 +31,7 @@ def sim(start_sim: Callable[..., Any]) -> Start:
 
 
 def _runner(
-    endpoint: str, out: Path, datasets: tuple[str, ...] = ("gsm8k", "arc_challenge"), **kw: Any
+    endpoint: str, out: Path, datasets: tuple[str, ...] = ("gsm8k", "arc_challenge:generative"), **kw: Any
 ) -> Any:
     plan = build_plan(CONFIG, models=["qwen2.5_8b"], presets=["balanced"], datasets=datasets, samples=5,
                       engine="tgi", image=None)  # fmt: skip

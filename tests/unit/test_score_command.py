@@ -78,3 +78,27 @@ def test_unknown_ids_and_bad_lines_are_one_line_errors(tmp_path: Path, fixtures_
     assert result.returncode == 2
     assert "line 1 is not JSON" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_loglikelihood_predictions_score_offline_as_a_run_would(tmp_path: Path, fixtures_dir: Path) -> None:
+    """A predictions file of stored log-likelihood completions (evalclient's own) is scored in that mode."""
+    lines = []
+    for index in range(2):  # hellaswag rows 0 (gold 0) and 1 (gold 1): the first row right, the second wrong
+        best = 0
+        completions = [
+            {"request_id": f"{index}#{j}", "kind": "loglikelihood", "loglikelihood": -0.5 if j == best else -4.0}
+            for j in range(4)
+        ]
+        lines.append({"id": str(index), "response": None, "completions": completions})
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = _score("--dataset", "hellaswag", "--predictions", str(predictions),
+                    "--data-file", str(fixtures_dir / "hellaswag.jsonl"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert (metrics["mode"], metrics["acc"], metrics["acc_norm"], metrics["num_samples"]) == (
+        "loglikelihood",
+        0.5,
+        0.5,
+        2,
+    )

@@ -14,17 +14,18 @@ import pytest
 import yaml
 from recording_model import RecordingModel
 
-from evalclient.client import ChatRequest, Completion, RequestKind
+from evalclient.client import ChatRequest, Completion, LoglikelihoodRequest, RequestKind, ServerClient
 from evalclient.tasks import DatasetManager, get_task
-from evalclient.tasks.base import Sample, SampleOutput
+from evalclient.tasks.base import Sample, SampleOutput, TaskOptions, TaskSpec
 from evalclient.tasks.context import ScoreContext
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "evalclient" / "sim" / "data" / "demo"
 RULES_FILE = ROOT / "evalclient" / "sim" / "data" / "demo_rules.yaml"
 FIXTURES = ROOT / "tests" / "fixtures"
-DATASETS = ("gsm8k", "arc_challenge")
-RULE_PREFIX = {"gsm8k": "gsm8k", "arc_challenge": "arc"}
+DATASETS = ("gsm8k", "arc_challenge", "hellaswag")
+GENERATIVE = ("gsm8k", "arc_challenge")  # the demo runs arc generatively, hellaswag by log-likelihood
+RULE_PREFIX = {"gsm8k": "gsm8k", "arc_challenge": "arc", "hellaswag": "hellaswag"}
 # served model id -> suffix of its own rules' names ("" = the default rule)
 MODELS = {
     "Qwen/Qwen3-8B": "-qwen3",
@@ -40,18 +41,22 @@ EXPECTED: dict[str, dict[str, dict[str, Any]]] = {
     "-qwen3": {
         "gsm8k": {"accuracy": 11 / 12, "exact_match_strict": 11 / 12, "num_failed_parse": 0},
         "arc_challenge": {"accuracy": 11 / 12, "num_failed_parse": 0},
+        "hellaswag": {"acc": 11 / 12, "acc_norm": 11 / 12},
     },
     "-qwen2.5": {
         "gsm8k": {"accuracy": 9 / 12, "exact_match_strict": 8 / 12, "num_failed_parse": 0},
         "arc_challenge": {"accuracy": 9 / 12, "num_failed_parse": 0},
+        "hellaswag": {"acc": 9 / 12, "acc_norm": 9 / 12},
     },
     "-qwen1": {
         "gsm8k": {"accuracy": 6 / 12, "exact_match_strict": 3 / 12, "num_failed_parse": 1},
         "arc_challenge": {"accuracy": 6 / 12, "num_failed_parse": 1},
+        "hellaswag": {"acc": 6 / 12, "acc_norm": 6 / 12},
     },
     "": {
         "gsm8k": {"accuracy": 1.0, "exact_match_strict": 1.0, "num_failed_parse": 0},
         "arc_challenge": {"accuracy": 1.0, "num_failed_parse": 0},
+        "hellaswag": {"acc": 1.0, "acc_norm": 1.0},
     },
 }
 
@@ -81,13 +86,21 @@ def _samples(name: str) -> list[Sample]:
     return DatasetManager(data_dir=DEMO).get_evaluation_samples(name, 100)
 
 
+def _task(name: str) -> TaskSpec:
+    """The task as the demo runs it."""
+    mode = "generative" if name == "arc_challenge" else None
+    return get_task(name).with_options(TaskOptions(mode=mode))
+
+
 def _prompt(name: str, sample: Sample) -> str:
-    """The text the simulator searches: the chat-templated messages the task's solver sends."""
+    """The text the simulator searches: the chat-templated messages, or the log-likelihood context."""
     model = RecordingModel()
-    solver = get_task(name).solver
+    solver = _task(name).solver
     assert solver is not None
     asyncio.run(solver(sample, model))
-    [request] = model.requests
+    request = model.requests[0]
+    if isinstance(request, LoglikelihoodRequest):
+        return request.context
     assert isinstance(request, ChatRequest)
     turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in request.messages)
     return turns + "<|im_start|>assistant\n"
@@ -123,6 +136,8 @@ def test_arc_demo_has_numeric_and_five_labels() -> None:
 def test_every_rule_matches_exactly_one_demo_question() -> None:
     prompts = _prompts()
     for rule in _rules():
+        if rule.name.startswith("probe-"):
+            continue
         hits = [key for key, prompt in prompts.items() if rule.match.search(prompt)]
         assert len(hits) == 1, f"{rule.name} matches {hits}"
         (dataset, index) = hits[0]
@@ -144,7 +159,7 @@ def test_each_question_gets_its_intended_rule(model_id: str) -> None:
 
 
 @pytest.mark.parametrize("model_id", sorted(MODELS))
-@pytest.mark.parametrize("dataset", DATASETS)
+@pytest.mark.parametrize("dataset", GENERATIVE)
 def test_models_score_as_the_rules_promise(model_id: str, dataset: str) -> None:
     rules = _rules()
     samples = _samples(dataset)
@@ -154,7 +169,7 @@ def test_models_score_as_the_rules_promise(model_id: str, dataset: str) -> None:
         assert rule is not None
         completion = Completion(sample.id, RequestKind.CHAT, text=rule.response, finish_reason="stop")
         outputs[sample.id] = SampleOutput(sample.id, [completion])
-    task = get_task(dataset)
+    task = _task(dataset)
     assert task.scorer is not None
     metrics = asyncio.run(task.scorer(samples, outputs, ScoreContext())).metrics
     expected = EXPECTED[MODELS[model_id]][dataset]
@@ -163,11 +178,33 @@ def test_models_score_as_the_rules_promise(model_id: str, dataset: str) -> None:
     assert metrics["num_errors"] == 0
 
 
+@pytest.mark.parametrize("model_id", sorted(MODELS))
+async def test_loglikelihood_demo_scores_through_the_simulator(model_id: str, start_sim: Any) -> None:
+    """HellaSwag by log-likelihood end to end: the real simulator's prefill logprobs, the real client."""
+    from evalclient.engines import get_adapter
+    from evalclient.engines.model import DeploymentModel
+    from evalclient.sim.rules import load_rules
+    from evalclient.tasks.solving import solve_samples
+
+    url = await start_sim(load_rules(RULES_FILE), model_id=model_id, prefill_logprobs=True)
+    task = _task("hellaswag")
+    samples = _samples("hellaswag")
+    async with ServerClient(url, protocols=get_adapter("tgi").protocols()) as client:
+        outputs = await solve_samples(task, samples, DeploymentModel(client, get_adapter("tgi"), "none"))
+    assert task.scorer is not None
+    metrics = (await task.scorer(samples, {o.sample_id: o for o in outputs}, ScoreContext())).metrics
+    expected = EXPECTED[MODELS[model_id]]["hellaswag"]
+    assert {key: metrics[key] for key in expected} == pytest.approx(expected)
+    assert (metrics["mode"], metrics["num_samples"], metrics["num_errors"]) == ("loglikelihood", 12, 0)
+
+
 def test_the_simulator_reads_the_demo_rules() -> None:
     rules_module = pytest.importorskip("evalclient.sim.rules")
     rule_set = rules_module.load_rules(RULES_FILE)
     mine = _rules()
-    for prompt in _prompts().values():
+    for (dataset, _), prompt in _prompts().items():
+        if dataset not in GENERATIVE:
+            continue
         for model_id in MODELS:
             rule = _first_rule(mine, prompt, model_id)
             assert rule is not None

@@ -1,4 +1,4 @@
-"""ARC-Challenge: prompt with the dataset's labels, the general choice parser, and scoring counts."""
+"""Multiple choice in both modes, on ARC-Challenge: prompts, the parser, acc, acc_norm and accuracy."""
 
 from __future__ import annotations
 
@@ -7,13 +7,21 @@ from pathlib import Path
 import pytest
 from recording_model import RecordingModel
 
-from evalclient.client import ChatRequest, Completion, RequestKind
+from evalclient.client import (
+    ChatRequest,
+    Completion,
+    ErrorKind,
+    LoglikelihoodRequest,
+    RequestError,
+    RequestKind,
+)
 from evalclient.errors import DatasetError
 from evalclient.tasks import get_task
-from evalclient.tasks.base import Sample, SampleOutput
+from evalclient.tasks.base import Sample, SampleOutput, TaskOptions, TaskSpec
 from evalclient.tasks.choice_parser import parse_choice
+from evalclient.tasks.context import ScoreContext
 from evalclient.tasks.loading import load_task_rows, select_samples
-from evalclient.tasks.multiple_choice import score_now
+from evalclient.tasks.multiple_choice import argmax, probability_mass
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LETTERS = ["A", "B", "C", "D"]
@@ -84,26 +92,48 @@ def _demo_samples() -> list[Sample]:
     return select_samples(task, load_task_rows(task, FIXTURES / "arc_challenge.jsonl"), 100, 0)
 
 
-async def _prompt(sample: Sample) -> str:
-    task = get_task("arc_challenge")
+def _arc(mode: str) -> TaskSpec:
+    return get_task("arc_challenge").with_options(TaskOptions(mode=mode))
+
+
+async def _requests(task: TaskSpec, sample: Sample) -> list[object]:
     model = RecordingModel("B")
     assert task.solver is not None
     await task.solver(sample, model)
-    [request] = model.requests
+    return list(model.requests)
+
+
+async def _prompt(sample: Sample) -> str:
+    [request] = await _requests(_arc("generative"), sample)
     assert isinstance(request, ChatRequest)
     assert request.sampling.max_tokens == 32
     return str(request.messages[0]["content"])
 
 
-async def test_request_lists_choices_with_the_dataset_labels() -> None:
+async def test_generative_prompt_lists_choices_with_the_dataset_labels() -> None:
     by_id = {sample.id: sample for sample in _demo_samples()}
     content = await _prompt(by_id["Demo-ARC-001"])
-    assert "A. respiration\nB. photosynthesis\nC. digestion\nD. evaporation" in content
-    assert "(A, B, C or D)" in content
+    assert content == (
+        "Answer the following multiple-choice science question.\n\n"
+        "Question: Which process do green plants use to make their own food from sunlight, water, and carbon "
+        "dioxide?\nA. respiration\nB. photosynthesis\nC. digestion\nD. evaporation\n\n"
+        "Reply with the label of the correct choice only (A, B, C or D)."
+    )
     numeric = await _prompt(by_id["Demo-ARC-004"])
     assert "\n3. Different amounts of the sunlit half" in numeric
     assert "(1, 2, 3 or 4)" in numeric
     assert "(A, B, C, D or E)" in await _prompt(by_id["Demo-ARC-010"])
+
+
+async def test_loglikelihood_requests_are_lm_evals() -> None:
+    by_id = {sample.id: sample for sample in _demo_samples()}
+    requests = await _requests(_arc("loglikelihood"), by_id["Demo-ARC-004"])
+    assert all(isinstance(r, LoglikelihoodRequest) for r in requests)
+    question = by_id["Demo-ARC-004"].row["question"]
+    assert {r.context for r in requests} == {f"Question: {question}\nAnswer:"}  # type: ignore[attr-defined]
+    texts = by_id["Demo-ARC-004"].row["choices"]["text"]
+    assert [r.continuation for r in requests] == [" " + t for t in texts]  # type: ignore[attr-defined]
+    assert get_task("arc_challenge").mode == "loglikelihood"  # the default where the engine serves it
 
 
 async def test_malformed_choices_are_a_dataset_error() -> None:
@@ -112,22 +142,31 @@ async def test_malformed_choices_are_a_dataset_error() -> None:
         await _prompt(sample)
 
 
-def _output(sample_id: str, text: str) -> SampleOutput:
+def _answer(sample_id: str, text: str) -> SampleOutput:
     return SampleOutput(sample_id, [Completion(sample_id, RequestKind.CHAT, text=text, finish_reason="stop")])
 
 
-def test_scoring_counts_every_case() -> None:
+async def _score(
+    task: TaskSpec, samples: list[Sample], outputs: dict[str, SampleOutput]
+) -> tuple[dict, dict]:  # type: ignore[type-arg]
+    assert task.scorer is not None
+    result = await task.scorer(samples, outputs, ScoreContext())
+    return result.metrics, result.per_sample
+
+
+async def test_generative_scoring_counts_every_case() -> None:
     samples = _demo_samples()[:5]  # answer keys: B, A, C, 3, B
     outputs = {
-        "Demo-ARC-001": _output("Demo-ARC-001", "The answer is B."),
-        "Demo-ARC-002": _output("Demo-ARC-002", "B"),  # wrong
-        "Demo-ARC-003": _output("Demo-ARC-003", "I do not know."),  # failed parse
-        "Demo-ARC-004": _output("Demo-ARC-004", "(3)"),
+        "Demo-ARC-001": _answer("Demo-ARC-001", "The answer is B."),
+        "Demo-ARC-002": _answer("Demo-ARC-002", "B"),  # wrong
+        "Demo-ARC-003": _answer("Demo-ARC-003", "I do not know."),  # failed parse
+        "Demo-ARC-004": _answer("Demo-ARC-004", "(3)"),
         # Demo-ARC-005 has no answer (it never ran)
     }
-    result = score_now(samples, outputs)
-    assert result.metrics == {
+    metrics, verdicts = await _score(_arc("generative"), samples, outputs)
+    assert metrics == {
         "accuracy": 2 / 5,
+        "mode": "generative",
         "num_samples": 5,
         "num_errors": 1,
         "num_truncated": 0,
@@ -138,15 +177,59 @@ def test_scoring_counts_every_case() -> None:
         "empty_answer_rate": 0.0,
         "unparseable_rate": 1 / 5,
     }
-    assert result.per_sample["Demo-ARC-004"] == {
-        "predicted": "3",
-        "reference": "3",
-        "correct": True,
-        "parsed": True,
+    assert verdicts["Demo-ARC-004"] == {"predicted": "3", "reference": "3", "correct": True, "parsed": True}
+    assert verdicts["Demo-ARC-005"] == {"predicted": None, "reference": "B", "correct": False, "parsed": None}
+
+
+def _lls(sample: Sample, values: list[float]) -> SampleOutput:
+    completions = [
+        Completion(f"{sample.id}#{i}", RequestKind.LOGLIKELIHOOD, loglikelihood=v, continuation_tokens=2)
+        for i, v in enumerate(values)
+    ]
+    return SampleOutput(sample.id, completions)
+
+
+async def test_acc_and_acc_norm_as_lm_eval_defines_them() -> None:
+    samples = _demo_samples()[:3]
+    # Demo-ARC-001, gold B, choices of 11, 14, 9 and 11 characters: B has the highest ll (-5.0) and the
+    # highest per character (-5.0 / 14 = -0.357): acc and acc_norm right.
+    # Demo-ARC-002, gold A, choices of 10, 10, 9 and 12 characters: C has the highest ll (-2.95): acc wrong;
+    # per character A and B tie at -0.3 above C's -0.328, and the first of equals is A: acc_norm right.
+    # Demo-ARC-003 failed: wrong in both.
+    assert [len(t) for t in samples[0].row["choices"]["text"]] == [11, 14, 9, 11]
+    assert [len(t) for t in samples[1].row["choices"]["text"]] == [10, 10, 9, 12]
+    outputs = {
+        "Demo-ARC-001": _lls(samples[0], [-6.0, -5.0, -5.5, -9.0]),
+        "Demo-ARC-002": _lls(samples[1], [-3.0, -3.0, -2.95, -8.0]),
+        "Demo-ARC-003": SampleOutput("Demo-ARC-003", [], RequestError(ErrorKind.TIMEOUT, "t")),
     }
-    assert result.per_sample["Demo-ARC-005"] == {
+    metrics, verdicts = await _score(_arc("loglikelihood"), samples, outputs)
+    assert verdicts["Demo-ARC-001"]["predicted"] == 1
+    assert verdicts["Demo-ARC-001"]["predicted_norm"] == 1
+    assert (verdicts["Demo-ARC-002"]["predicted"], verdicts["Demo-ARC-002"]["predicted_norm"]) == (2, 0)
+    assert verdicts["Demo-ARC-003"] == {
+        "gold": 2,
         "predicted": None,
-        "reference": "B",
         "correct": False,
+        "correct_norm": False,
         "parsed": None,
     }
+    assert (metrics["acc"], metrics["acc_norm"], metrics["accuracy"], metrics["mode"]) == (
+        1 / 3,
+        2 / 3,
+        1 / 3,
+        "loglikelihood",
+    )
+    assert (metrics["num_errors"], metrics["num_failed_parse"], metrics["truncated_rate"]) == (1, None, None)
+
+
+def test_argmax_takes_the_first_of_equals_and_mc2_normalises() -> None:
+    assert argmax([-1.0, -0.5, -0.5]) == 1
+    # probabilities e^-1, e^-2, e^-3 normalised; true: the first and the third
+    import math
+
+    total = math.exp(-1) + math.exp(-2) + math.exp(-3)
+    assert probability_mass([-1.0, -2.0, -3.0], [1, 0, 1]) == pytest.approx(
+        (math.exp(-1) + math.exp(-3)) / total
+    )
+    assert probability_mass([-1000.0, -1000.0], [1, 0]) == pytest.approx(0.5)  # no underflow

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from evalclient.client import RequestKind
 from evalclient.errors import EvalClientError, UsageError
 from evalclient.tasks import all_tasks, get_task, registry, task_names
 from evalclient.tasks.base import Sample
@@ -37,9 +38,12 @@ def test_twelve_names_in_sweep_order() -> None:
     assert [task.name for task in all_tasks()] == SWEEP
 
 
-def test_only_gsm8k_and_arc_are_implemented() -> None:
-    assert implemented_names() == ["gsm8k", "arc_challenge"]
-    assert {task.name for task in all_tasks() if task.implemented} == {"gsm8k", "arc_challenge"}
+IMPLEMENTED = ["codet5", "gsm8k", "arc_challenge", "hellaswag", "mmlu", "truthfulqa"]
+
+
+def test_implemented_tasks() -> None:
+    assert implemented_names() == IMPLEMENTED
+    assert [task.name for task in all_tasks() if task.implemented] == IMPLEMENTED
 
 
 @pytest.mark.parametrize("name", SWEEP)
@@ -53,7 +57,7 @@ def test_every_task_is_fully_described(name: str) -> None:
     assert task.implemented == (task.solver is not None)
     if task.implemented:
         assert task.request_kinds
-        assert task.sampling is not None
+        assert (task.sampling is not None) == (RequestKind.CHAT in task.request_kinds)
 
 
 def test_sample_caps_come_from_the_sweep_file_alone(presets_dir: Path) -> None:
@@ -89,7 +93,7 @@ def test_names_are_case_insensitive() -> None:
     assert get_task(" GSM8K ").name == "gsm8k"
 
 
-@pytest.mark.parametrize("name", [name for name in SWEEP if name not in {"gsm8k", "arc_challenge"}])
+@pytest.mark.parametrize("name", [name for name in SWEEP if name not in IMPLEMENTED])
 async def test_unimplemented_tasks_say_so(name: str) -> None:
     task = get_task(name)
     assert (task.solver, task.scorer, task.implemented) == (None, None, False)

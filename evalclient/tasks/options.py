@@ -1,0 +1,57 @@
+"""Dataset selectors with options — `mmlu:0shot`, `arc_challenge:generative`, `codet5:java` — and the
+multiple-choice mode chosen per engine: log-likelihood where the engine serves prompt logprobs, generative
+otherwise, unless the selector or `--mc-mode` says which.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+from evalclient.client.requests import RequestKind
+from evalclient.errors import UsageError
+from evalclient.tasks.base import GENERATIVE_MODE, LOGLIKELIHOOD_MODE, TaskOptions, TaskSpec
+from evalclient.tasks.registry import get_task
+
+MC_MODES = ("auto", LOGLIKELIHOOD_MODE, GENERATIVE_MODE)
+_SHOTS = re.compile(r"(\d+)shot")
+
+
+def parse_selector(selector: str) -> tuple[str, TaskOptions]:
+    """`name[:option...]` → (dataset name, options); options are a mode, `<n>shot`, or a dataset config."""
+    name, *parts = selector.strip().split(":")
+    task = get_task(name)
+    mode: str | None = None
+    shots: int | None = None
+    config: str | None = None
+    for part in (p.strip() for p in parts if p.strip()):
+        shot = _SHOTS.fullmatch(part)
+        if part in (LOGLIKELIHOOD_MODE, GENERATIVE_MODE):
+            mode = part
+        elif shot:
+            shots = int(shot.group(1))
+        elif config is None:
+            config = part
+        else:
+            raise UsageError(f"dataset selector {selector!r}: too many options", "e.g. mmlu:generative:0shot")
+    return task.name, TaskOptions(mode, shots, config)
+
+
+def configured_task(
+    name: str, options: TaskOptions, *, engine_kinds: Collection[RequestKind], mc_mode: str = "auto"
+) -> TaskSpec:
+    """The task as it will run on an engine serving `engine_kinds` (UsageError for options it lacks)."""
+    task = get_task(name)
+    if mc_mode not in MC_MODES:
+        raise UsageError(f"--mc-mode {mc_mode!r} is not one of {', '.join(MC_MODES)}")
+    mode = options.mode
+    if task.mode is None:
+        if mode is not None:
+            raise UsageError(f"{name} is not a multiple-choice task; it has no mode {mode!r}")
+    elif mode is None:
+        if mc_mode != "auto":
+            mode = mc_mode
+        else:
+            served = RequestKind.LOGLIKELIHOOD in engine_kinds
+            mode = LOGLIKELIHOOD_MODE if served else GENERATIVE_MODE
+    return task.with_options(TaskOptions(mode, options.num_fewshot, options.config))
