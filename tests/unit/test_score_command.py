@@ -86,7 +86,11 @@ def test_loglikelihood_predictions_score_offline_as_a_run_would(tmp_path: Path, 
     for index in range(2):  # hellaswag rows 0 (gold 0) and 1 (gold 1): the first row right, the second wrong
         best = 0
         completions = [
-            {"request_id": f"{index}#{j}", "kind": "loglikelihood", "loglikelihood": -0.5 if j == best else -4.0}
+            {
+                "request_id": f"{index}#{j}",
+                "kind": "loglikelihood",
+                "loglikelihood": -0.5 if j == best else -4.0,
+            }
             for j in range(4)
         ]
         lines.append({"id": str(index), "response": None, "completions": completions})
