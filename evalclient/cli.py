@@ -183,7 +183,11 @@ def _selectors(function: Any) -> Any:
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="One JSON/JSONL/Parquet file in the hub schema for the one dataset selected.",
 )
-@click.option("--concurrency", type=click.IntRange(min=1), help="Requests in flight per server.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    help="Requests in flight per server (default: what the server takes at once, backing off on overload).",
+)
 @click.option("--seed", type=int, help="Sampling seed.")
 @click.option("--no-resume", is_flag=True, help="Re-run combinations that are already complete.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
@@ -231,7 +235,7 @@ def _run_selected(ctx: click.Context, opts: dict[str, Any]) -> None:
         data_dir=opts.get("data_dir"),
         data_files=_data_files(plan, opts.get("data_file")),
         seed=opts.get("seed") or config.sweep.seed,
-        concurrency=opts.get("concurrency") or config.sweep.client.concurrency,
+        concurrency=opts.get("concurrency") or _fixed(config.sweep.client.concurrency),
         request_timeout_s=config.sweep.client.request_timeout_s,
         max_retries=config.sweep.client.max_retries,
         ready_timeout_s=opts.get("ready_timeout_s") or config.sweep.ready_timeout_s,
@@ -240,6 +244,11 @@ def _run_selected(ctx: click.Context, opts: dict[str, Any]) -> None:
         memory_limit=config.sweep.engine.memory_limit,
     )
     _execute(config, plan, options, quiet=bool(opts.get("quiet")))
+
+
+def _fixed(concurrency: int | str) -> int | None:
+    """sweep.yaml's concurrency: a number, or None for `auto`."""
+    return concurrency if isinstance(concurrency, int) else None
 
 
 def _data_files(plan: Plan, data_file: Path | None) -> dict[str, Path]:
@@ -350,6 +359,47 @@ def _plan_from(config: Config, opts: dict[str, Any], *, require_implemented: boo
         image=image,
         mc_mode=opts.get("mc_mode") or "auto",
     )
+
+
+@cli.command()
+@click.option("--endpoint", help="URL of the server to probe.")
+@click.option("--models", help="Start a deployment of this model for the probe (with --presets).")
+@click.option("--presets", help="The preset of that deployment (and of the default concurrency).")
+@click.option("--engine", type=_engines(), help="Engine of the server (protocol, ignore_eos).")
+@click.option("--image", help="Engine image for a deployment started for the probe.")
+@click.option(
+    "--gpus", default="auto", show_default=True, help="GPUs for that deployment: 0,1 | auto | none."
+)
+@click.option("--model-name", help="Model name to send (default: what the server reports).")
+@click.option("--concurrency", help="Comma list: one step per concurrency (default: what the server takes).")
+@click.option("--rate", help="Comma list of request rates per second (Poisson arrivals), one step each.")
+@click.option("--requests", type=click.IntRange(min=1), help="Requests per step (default 200).")
+@click.option("--duration", type=click.FloatRange(min=0.1), help="Seconds per step at most.")
+@click.option(
+    "--warmup",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Requests per step not counted.",
+)
+@click.option("--prompt-words", type=click.IntRange(min=1), default=128, show_default=True)
+@click.option("--output-tokens", type=click.IntRange(min=1), default=128, show_default=True)
+@click.option("--dataset", help="Draw prompts from this dataset's chat requests instead.")
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--slo", help="Latency targets for goodput: ttft_ms=500,itl_ms=50,e2e_ms=10000.")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the figures as JSON (and a plot).",
+)
+@click.pass_context
+def load(ctx: click.Context, /, **opts: Any) -> None:
+    """Performance probe of a TGI or OpenAI-compatible server: latency percentiles, throughput, goodput."""
+    from evalclient.load.command import load_command
+
+    if opts.get("models"):
+        opts["gpus"] = _parse_gpus(opts.get("gpus") or "auto")
+    load_command(_config(ctx), opts, out, err)
 
 
 @cli.command(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from evalclient.client.limit import AdaptiveLimit
 from evalclient.deploy.deployment import Deployment
 from evalclient.monitor import LivePerformanceMonitor
 from evalclient.progress import Progress
@@ -54,6 +55,7 @@ async def evaluate_combination(
     results: ResultsOrganizer,
     progress: Progress,
     resume: bool,
+    limit: AdaptiveLimit | None = None,
 ) -> CombinationRecord:
     """Run the combination to its record (written); cancellation keeps every finished answer checkpointed."""
     checkpoint = Checkpoint(
@@ -63,6 +65,8 @@ async def evaluate_combination(
     if not resume:
         checkpoint.discard()
     todo = [s for s in combo.samples if s.id not in reused]
+    if limit is not None:
+        limit.lowest = limit.limit
     if reused:
         progress.note(f"{combo.key}: {len(reused)} answers from the checkpoint reused, {len(todo)} to ask")
     try:
@@ -75,7 +79,7 @@ async def evaluate_combination(
         checkpoint.close()
     answered = {o.sample_id: o for o in fresh} | reused
     outputs = [answered[s.id] for s in combo.samples]
-    record = await _record(combo, outputs, fresh, server, monitor, results)
+    record = await _record(combo, outputs, fresh, server, monitor, results, client_load(limit))
     if record.status == "complete":
         checkpoint.discard()
     return record
@@ -102,6 +106,7 @@ async def _record(
     server: Deployment,
     monitor: LivePerformanceMonitor,
     results: ResultsOrganizer,
+    load: dict[str, int | None],
 ) -> CombinationRecord:
     failed = [o for o in outputs if not o.ok]
     status, reason = outcome(outputs, failed)
@@ -113,7 +118,12 @@ async def _record(
     stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
     rows = [prediction_row(o, score.per_sample.get(o.sample_id, {})) for o in outputs]
     views = results.save_predictions(combo.model, combo.preset, combo.task.name, rows, stamp)
-    unavailable = dict(performance.unavailable)
+    measured = {**performance.metrics, **load, "time_to_ready_s": server.ready_s}
+    unavailable = {k: why for k, why in performance.unavailable.items() if measured.get(k) is None}
+    if load["client_concurrency"] is None:
+        unavailable["client_concurrency"] = unavailable["client_concurrency_min"] = (
+            "no client in this scoring"
+        )
     if server.ready_s is None:
         unavailable["time_to_ready_s"] = "the server was already running (--endpoint)"
     record = CombinationRecord(
@@ -132,7 +142,7 @@ async def _record(
         reused_samples=len(outputs) - len(fresh),
         errors=[_sample_error(o) for o in failed],
         dataset_metrics=score.metrics,
-        performance_metrics={**performance.metrics, "time_to_ready_s": server.ready_s},
+        performance_metrics=measured,
         performance_unavailable=unavailable,
         request_parameters=combo.task.request_parameters(),
         provenance=server.provenance(),
@@ -148,6 +158,13 @@ async def _record(
         score.metrics,
     )
     return record
+
+
+def client_load(limit: AdaptiveLimit | None) -> dict[str, int | None]:
+    """The concurrency the client ran at: its ceiling, and the lowest it backed off to under overload."""
+    if limit is None:
+        return {"client_concurrency": None, "client_concurrency_min": None}
+    return {"client_concurrency": limit.ceiling, "client_concurrency_min": limit.lowest}
 
 
 def outcome(outputs: Sequence[SampleOutput], failed: Sequence[SampleOutput]) -> tuple[Status, str | None]:

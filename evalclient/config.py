@@ -65,9 +65,17 @@ class ModelSpec(_Strict):
 
 
 class ClientSettings(_Strict):
-    """How hard the client drives one server."""
+    """How hard the client drives one server; concurrency `auto` (the default) is what the server takes."""
 
-    concurrency: int = Field(32, ge=1, le=4096)
+    concurrency: int | Literal["auto"] = "auto"
+
+    @field_validator("concurrency")
+    @classmethod
+    def _concurrency_range(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and not 1 <= value <= 4096:
+            raise ValueError("concurrency must be auto or 1 to 4096")
+        return value
+
     request_timeout_s: float = Field(600, gt=0)
     max_retries: int = Field(5, ge=0, le=20)
 

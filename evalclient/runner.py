@@ -51,7 +51,8 @@ class RunOptions:
     data_dir: Path | None = None
     data_files: dict[str, Path] = field(default_factory=dict)
     seed: int = 1234
-    concurrency: int = 32
+    concurrency: int | None = None
+    """Requests in flight per server; None: what the server takes at once (its /info, else the preset)."""
     request_timeout_s: float = 600
     max_retries: int = 5
     retry_wait_s: float = 0.5
@@ -258,7 +259,7 @@ class EvaluationRunner:
             server.base_url,
             protocols=self.adapter.protocols(),
             model=plan.model.hub_id,
-            concurrency=self.options.concurrency,
+            concurrency=self.options.concurrency or self.adapter.server_concurrency(server.info, plan.preset),
             request_timeout_s=self.options.request_timeout_s,
             max_retries=self.options.max_retries,
             retry_wait_s=self.options.retry_wait_s,
@@ -321,6 +322,7 @@ class EvaluationRunner:
                 results=self.results,
                 progress=self.progress,
                 resume=self.options.resume,
+                limit=model.client.limit,
             )
         except Exception as exc:  # one dataset's failure never stops the next
             if server.lost.is_set():

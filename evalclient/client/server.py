@@ -16,6 +16,7 @@ import aiohttp
 
 from evalclient.client.completion import Completion, ErrorKind, RequestError
 from evalclient.client.health import HealthGate
+from evalclient.client.limit import AdaptiveLimit
 from evalclient.client.protocols.base import Protocol
 from evalclient.client.requests import (
     ChatRequest,
@@ -58,6 +59,7 @@ class ServerClient:
         self._health_path = health_path
         self._on_dead = on_dead
         self._health: HealthGate | None = None
+        self.limit = AdaptiveLimit(concurrency)
 
     @classmethod
     def for_engine(cls, engine: str, base_url: str, **kwargs: object) -> ServerClient:
@@ -69,7 +71,7 @@ class ServerClient:
     async def __aenter__(self) -> ServerClient:
         connector = aiohttp.TCPConnector(limit=self.concurrency + 4, limit_per_host=self.concurrency + 4)
         self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
-        self._http = Transport(self._session, self.base_url, asyncio.Semaphore(self.concurrency))
+        self._http = Transport(self._session, self.base_url, self.limit)
         if self._on_dead is not None:
             self._health = HealthGate(self._session, self.base_url + self._health_path, self._on_dead)
         return self
@@ -117,10 +119,13 @@ class ServerClient:
             try:
                 await protocol.execute(self._http, request, out, self.model)
                 self._answered()
+                self.limit.succeeded()
                 return out
             except RequestFailure as failure:
                 out.error = RequestError(failure.kind, failure.message, failure.status)
                 self._unreachable() if failure.kind in _NO_ANSWER else self._answered()
+                if failure.kind == ErrorKind.OVERLOADED:
+                    self.limit.overloaded()
                 if not failure.retry or attempt > self._max_retries:
                     break
             except Exception as exc:  # a bug in a protocol is this request's error, not the run's

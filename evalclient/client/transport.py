@@ -7,7 +7,6 @@ that needs several exchanges (log-likelihood) never exceeds the limit. aiohttp a
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -16,6 +15,8 @@ from typing import Any
 import aiohttp
 
 from evalclient.client.completion import ErrorKind
+from evalclient.client.limit import AdaptiveLimit
+from evalclient.client.sse import Batch, sse_batches
 
 OVERLOAD_STATUSES = frozenset({429, 503})
 RETRY_5XX = frozenset({502, 504})
@@ -39,7 +40,7 @@ def malformed(message: str) -> RequestFailure:
 class Transport:
     """POSTs JSON to one server through a pooled session, at most `limit` exchanges at once."""
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, limit: asyncio.Semaphore) -> None:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, limit: AdaptiveLimit) -> None:
         self.session = session
         self.base_url = base_url
         self.limit = limit
@@ -62,33 +63,17 @@ class Transport:
             raise malformed(f"response body is not JSON: {raw[:120]!r}") from exc
 
     @asynccontextmanager
-    async def post_sse(self, path: str, body: Mapping[str, Any]) -> AsyncIterator[AsyncIterator[str]]:
-        """Yield the `data:` payloads of a server-sent event stream; failures while reading are typed too."""
+    async def post_sse(self, path: str, body: Mapping[str, Any]) -> AsyncIterator[AsyncIterator[Batch]]:
+        """Yield the event stream as (arrival time, data payloads) batches; read failures are typed too."""
         async with self.limit:
             try:
                 async with self.session.post(self.base_url + path, json=body) as response:
                     await raise_for_status(response)
-                    yield sse_data(response.content)
+                    yield sse_batches(response.content)
             except aiohttp.ClientError as exc:
                 raise _client_failure(exc) from exc
             except TimeoutError as exc:
                 raise _timeout(exc) from exc
-
-
-async def sse_data(stream: aiohttp.StreamReader) -> AsyncIterator[str]:
-    """Each event's data (multi-line data joined by newlines); comments and other fields are skipped."""
-    lines: list[str] = []
-    async for raw in stream:
-        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-        if not line:
-            if lines:
-                yield "\n".join(lines)
-                lines = []
-            continue
-        if line.startswith("data:"):
-            lines.append(line[6:] if line.startswith("data: ") else line[5:])
-    if lines:
-        yield "\n".join(lines)
 
 
 async def raise_for_status(response: aiohttp.ClientResponse) -> None:

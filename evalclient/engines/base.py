@@ -52,6 +52,8 @@ class EngineAdapter(ABC):
     health_path: ClassVar[str] = "/health"
     metrics_path: ClassVar[str] = "/metrics"
     metric_names: ClassVar[ServerMetricNames]
+    ignores_eos: ClassVar[bool] = True
+    """Whether requests can ask to generate past the end-of-sequence token (`ignore_eos`), for load tests."""
 
     @abstractmethod
     def protocols(self) -> dict[RequestKind, Protocol]:
@@ -64,6 +66,14 @@ class EngineAdapter(ABC):
     @abstractmethod
     def apply_thinking(self, request: ChatRequest, mode: str) -> ChatRequest:
         """The request with the model's thinking mode ("enabled", "disabled", "none") switched."""
+
+    def server_concurrency(self, info: dict[str, Any], preset: Preset) -> int:
+        """How many requests the server takes at once: what it reports, else the preset's limit."""
+        for key in ("max_concurrent_requests", "max_num_seqs", "max_running_requests"):
+            reported = info.get(key)
+            if isinstance(reported, int) and reported > 0:
+                return reported
+        return preset.max_concurrent_requests
 
     def kv_budget(self, logs: str, info: dict[str, Any], configured: int | None) -> int | None:
         """The KV-cache token budget the server reported (its /info), else the preset's value, else None."""

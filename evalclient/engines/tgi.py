@@ -27,6 +27,7 @@ class TGIAdapter(EngineAdapter):
     kind = "tgi"
     default_image = TGI_IMAGE
     cache_mount = "/data"
+    ignores_eos = False  # TGI's HTTP API has no ignore_eos (huggingface/text-generation-inference#1944)
     metric_names = ServerMetricNames(
         engine="tgi",
         running_batch=("tgi_batch_current_size",),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -22,11 +21,14 @@ class Protocol(ABC):
         """Send `request` and record the answer in `out` (timings included)."""
 
 
-def parse_event(data: str) -> dict[str, Any]:
+DONE = b"[DONE]"
+
+
+def parse_event(data: bytes) -> dict[str, Any]:
     """One SSE payload as a JSON object; RequestFailure for anything else or an error event."""
     try:
         event = json.loads(data)
-    except json.JSONDecodeError as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise malformed(f"stream event is not JSON: {data[:120]!r}") from exc
     if not isinstance(event, dict):
         raise malformed(f"stream event is not an object: {data[:120]!r}")
@@ -73,20 +75,21 @@ def first_choice(body: dict[str, Any], where: str) -> dict[str, Any] | None:
 
 
 class Clock:
-    """Marks token arrivals: the first gives TTFT, each later one an inter-token latency."""
+    """Marks token arrivals (at the time their bytes were read): the first gives TTFT, each later one an
+    inter-token latency (0 for tokens that arrived in the same read)."""
 
-    __slots__ = ("last", "out")
+    __slots__ = ("itl", "last", "out")
 
     def __init__(self, out: Completion) -> None:
         self.out = out
         self.last = out.started_at
+        self.itl = out.itl_ms
 
-    def tick(self) -> None:
-        now = time.monotonic()
+    def tick(self, now: float) -> None:
         if self.out.ttft_ms is None:
             self.out.ttft_ms = (now - self.out.started_at) * 1000
         else:
-            self.out.itl_ms.append((now - self.last) * 1000)
+            self.itl.append((now - self.last) * 1000)
         self.last = now
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from evalclient.client.completion import Completion, TokenLogprob
 from evalclient.client.protocols.base import (
+    DONE,
     Clock,
     Protocol,
     as_object,
@@ -72,12 +73,13 @@ async def _stream(http: Transport, body: dict[str, Any], out: Completion) -> Non
     thoughts: list[str] = []
     tools = ToolCallAssembler()
     clock = Clock(out)
-    async with http.post_sse(PATH, body) as events:
-        async for data in events:
-            if data == "[DONE]" or data.strip() == "[DONE]":
-                break
-            if read_chunk(parse_event(data), out, pieces, thoughts, tools):
-                clock.tick()
+    async with http.post_sse(PATH, body) as batches:
+        async for now, datas in batches:
+            for data in datas:
+                if data == DONE or data.strip() == DONE:
+                    break
+                if read_chunk(parse_event(data), out, pieces, thoughts, tools):
+                    clock.tick(now)
     out.text = "".join(pieces)
     out.reasoning = "".join(thoughts) if thoughts else None
     try:
@@ -93,9 +95,48 @@ def read_chunk(
     thoughts: list[str],
     tools: ToolCallAssembler,
 ) -> bool:
-    """Apply one chunk to the record; True when it carried generated output (a token arrival)."""
-    usage_counts(chunk, out)
-    choice = first_choice(chunk, "chunk.")
+    """Apply one chunk to the record; True when it carried generated output (a token arrival).
+
+    The common chunk (one choice, a content delta, no usage) takes the first branch with no further checks;
+    anything else goes through the checked path.
+    """
+    if chunk.get("usage") is not None:
+        usage_counts(chunk, out)
+    choices = chunk.get("choices")
+    if not choices:
+        return False
+    choice = choices[0] if type(choices) is list else None
+    if type(choice) is dict:
+        delta = choice.get("delta")
+        if type(delta) is dict and _plain(delta) and choice.get("logprobs") is None:
+            finish = choice.get("finish_reason")
+            if finish is not None:
+                out.finish_reason = str(finish)
+            content = delta["content"]
+            if content:
+                pieces.append(content)
+                return True
+            return False
+    return _read_choice(first_choice(chunk, "chunk."), out, pieces, thoughts, tools)
+
+
+def _plain(delta: dict[str, Any]) -> bool:
+    """A delta with text content only (no reasoning, no tool calls)."""
+    return (
+        type(delta.get("content")) is str
+        and not delta.get("tool_calls")
+        and not delta.get("reasoning")
+        and not delta.get("reasoning_content")
+    )
+
+
+def _read_choice(
+    choice: dict[str, Any] | None,
+    out: Completion,
+    pieces: list[str],
+    thoughts: list[str],
+    tools: ToolCallAssembler,
+) -> bool:
     if choice is None:
         return False
     finish = field(choice, "finish_reason", str, "chunk.choices[0].")

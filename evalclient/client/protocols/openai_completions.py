@@ -10,6 +10,7 @@ from typing import Any
 
 from evalclient.client.completion import Completion, ErrorKind, TokenLogprob
 from evalclient.client.protocols.base import (
+    DONE,
     Clock,
     Protocol,
     as_object,
@@ -56,22 +57,23 @@ class CompletionsGenerate(Protocol):
 async def _stream(http: Transport, body: dict[str, Any], out: Completion) -> None:
     clock = Clock(out)
     pieces: list[str] = []
-    async with http.post_sse(PATH, body) as events:
-        async for data in events:
-            if data.strip() == "[DONE]":
-                break
-            chunk = parse_event(data)
-            usage_counts(chunk, out)
-            choice = first_choice(chunk, "chunk.")
-            if choice is None:
-                continue
-            text = field(choice, "text", str, "chunk.choices[0].")
-            if text:
-                pieces.append(text)
-                clock.tick()
-            finish = field(choice, "finish_reason", str, "chunk.choices[0].")
-            if finish:
-                out.finish_reason = finish
+    async with http.post_sse(PATH, body) as batches:
+        async for now, datas in batches:
+            for data in datas:
+                if data.strip() == DONE:
+                    break
+                chunk = parse_event(data)
+                usage_counts(chunk, out)
+                choice = first_choice(chunk, "chunk.")
+                if choice is None:
+                    continue
+                text = field(choice, "text", str, "chunk.choices[0].")
+                if text:
+                    pieces.append(text)
+                    clock.tick(now)
+                finish = field(choice, "finish_reason", str, "chunk.choices[0].")
+                if finish:
+                    out.finish_reason = finish
     out.text = "".join(pieces)
 
 

@@ -76,22 +76,23 @@ async def _stream(http: Transport, body: dict[str, Any], out: Completion) -> Non
     pieces: list[str] = []
     final: str | None = None
     out.logprobs = []
-    async with http.post_sse("/generate_stream", body) as events:
-        async for data in events:
-            event = parse_event(data)
-            token = as_object(event.get("token"), "event.token")
-            clock.tick()
-            tops = event.get("top_tokens")
-            out.logprobs.extend(token_list([token], [tops] if tops else None, "event.token"))
-            if not token.get("special"):
-                pieces.append(str(token.get("text", "")))
-            if isinstance(event.get("generated_text"), str):
-                final = event["generated_text"]
-            details = event.get("details")
-            if isinstance(details, dict):
-                out.finish_reason = field(details, "finish_reason", str, "details.")
-                out.completion_tokens = field(details, "generated_tokens", int, "details.")
-                out.prompt_tokens = field(details, "input_length", int, "details.")
+    async with http.post_sse("/generate_stream", body) as batches:
+        async for now, datas in batches:
+            for data in datas:
+                event = parse_event(data)
+                token = as_object(event.get("token"), "event.token")
+                clock.tick(now)
+                tops = event.get("top_tokens")
+                out.logprobs.extend(token_list([token], [tops] if tops else None, "event.token"))
+                if not token.get("special"):
+                    pieces.append(str(token.get("text", "")))
+                if isinstance(event.get("generated_text"), str):
+                    final = event["generated_text"]
+                details = event.get("details")
+                if isinstance(details, dict):
+                    out.finish_reason = field(details, "finish_reason", str, "details.")
+                    out.completion_tokens = field(details, "generated_tokens", int, "details.")
+                    out.prompt_tokens = field(details, "input_length", int, "details.")
     out.text = final if final is not None else "".join(pieces)
 
 

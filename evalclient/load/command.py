@@ -1,0 +1,129 @@
+"""`evalclient load`: the CLI side of the probe — options to settings, the server to probe, the output."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from evalclient.config import Config
+from evalclient.engines import get_adapter
+from evalclient.errors import UsageError
+from evalclient.load.report import render, write
+from evalclient.load.session import LoadSettings, parse_slo, run_load
+from evalclient.load.workload import Workload, dataset_workload, fixed_workload
+
+
+def numbers(text: str | None, kind: type[int] | type[float], option: str) -> list[Any]:
+    """`1,8,32` → [1, 8, 32]; UsageError naming the option for anything else."""
+    try:
+        values = [kind(v) for v in (text or "").split(",") if v.strip()]
+    except ValueError:
+        raise UsageError(
+            f"{option} {text!r} is not a comma list of numbers", f"e.g. {option} 1,8,32"
+        ) from None
+    if any(v <= 0 for v in values):
+        raise UsageError(f"{option} values must be positive")
+    return values
+
+
+def load_command(config: Config, opts: dict[str, Any], console: Console, err: Console) -> None:
+    """Run the probe the options describe and print (and write) its figures."""
+    if not opts.get("endpoint") and not (opts.get("models") and opts.get("presets")):
+        raise UsageError("give --endpoint URL, or --models NAME --presets NAME to start a deployment")
+    settings = LoadSettings(
+        concurrencies=numbers(opts.get("concurrency"), int, "--concurrency"),
+        rates=numbers(opts.get("rate"), float, "--rate"),
+        requests=opts.get("requests") or 200,
+        duration_s=opts.get("duration"),
+        warmup=opts["warmup"],
+        slo=parse_slo(opts.get("slo")),
+    )
+    rows, header = asyncio.run(_probe(config, opts, settings, err))
+    render(rows, console, f"load: {header['model']} at {header['base_url']} — {header['workload']}")
+    if header["output_length"].startswith("as generated"):
+        err.print(f"note: {header['engine']} cannot ignore EOS; output lengths are what the model generated")
+    output = opts.get("output")
+    if output is not None:
+        plot = write(Path(output), rows, header)
+        err.print(f"figures written to {output}, plot to {plot}")
+
+
+async def _probe(
+    config: Config, opts: dict[str, Any], settings: LoadSettings, err: Console
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    engine = opts.get("engine") or config.sweep.engine.kind
+    adapter = get_adapter(engine)
+    workload = await _workload(opts, adapter.ignores_eos)
+    async with AsyncExitStack() as stack:
+        base_url, model, preset_name = await _server(config, opts, engine, stack, err)
+        from evalclient.deploy.endpoint import fetch_info
+
+        info = await fetch_info(base_url)
+        model = opts.get("model_name") or model or str(info.get("model_id") or _served(info) or "tgi")
+        default = adapter.server_concurrency(info, config.preset(preset_name))
+        if not settings.concurrencies and not settings.rates:
+            err.print(f"concurrency {default}: what the server takes at once")
+        return await run_load(base_url, adapter, model, workload, settings, default)
+    raise AssertionError("unreachable")
+
+
+async def _workload(opts: dict[str, Any], ignore_eos: bool) -> Workload:
+    output_tokens = opts["output_tokens"]
+    if opts.get("dataset"):
+        return await dataset_workload(opts["dataset"], 200, output_tokens, ignore_eos, opts.get("data_dir"))
+    return fixed_workload(opts["prompt_words"], output_tokens, ignore_eos)
+
+
+async def _server(
+    config: Config, opts: dict[str, Any], engine: str, stack: AsyncExitStack, err: Console
+) -> tuple[str, str | None, str]:
+    """(base URL, model name if known, preset name): the endpoint, or a deployment started for the probe."""
+    if opts.get("endpoint"):
+        return str(opts["endpoint"]).rstrip("/"), None, opts.get("presets") or "balanced"
+    from evalclient.planning import build_plan
+    from evalclient.results import ResultsOrganizer
+    from evalclient.runner import RunOptions, make_provider
+
+    plan = build_plan(
+        config,
+        models=[opts["models"]],
+        presets=[opts["presets"]],
+        datasets=[],
+        samples=None,
+        engine=engine,
+        image=opts.get("image"),
+    )
+    deployment = plan.deployments[0]
+    results = ResultsOrganizer(Path(config.sweep.output))
+    options = RunOptions(
+        output=results.base_dir,
+        gpus=tuple(opts.get("gpus") or ()),
+        ready_timeout_s=config.sweep.ready_timeout_s,
+    )
+    adapter = get_adapter(engine)
+    provider = make_provider(options, results, adapter.health_path)
+    await asyncio.to_thread(provider.prepare)
+    err.print(f"starting {deployment.key} for the probe")
+    server = await stack.enter_async_context(
+        provider.deploy(
+            deployment,
+            lambda port: adapter.launch_spec(
+                deployment.model, deployment.preset, port=port, image=plan.image
+            ),
+            run_id=f"load-{uuid.uuid4().hex[:6]}",
+            log_path=results.log_path("model_evaluation", f"{deployment.key}_load_container"),
+        )
+    )
+    return server.base_url, deployment.model.hub_id, deployment.preset.name
+
+
+def _served(info: dict[str, Any]) -> str | None:
+    data = info.get("data")
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        return str(data[0].get("id"))
+    return None
