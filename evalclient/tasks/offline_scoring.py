@@ -16,6 +16,7 @@ from evalclient.client.completion import Completion, RequestError, ToolCall
 from evalclient.client.requests import RequestKind
 from evalclient.errors import DatasetError, UsageError
 from evalclient.results.atomic import atomic_write_jsonl
+from evalclient.sandbox import choose_sandbox
 from evalclient.tasks.base import SampleOutput, ScoreResult
 from evalclient.tasks.context import ScoreContext
 from evalclient.tasks.manager import DatasetManager
@@ -118,7 +119,7 @@ async def score_predictions(
             f"{predictions}: {len(unknown)} id(s) are not in {task.name}, e.g. {', '.join(unknown[:3])}",
             "ids are the dataset's own id field, else the 0-based row index",
         )
-    return await task.scorer(samples, outputs, context or ScoreContext())
+    return await task.scorer(samples, outputs, context or ScoreContext(sandbox=choose_sandbox()))
 
 
 def write_verdicts(path: Path, result: ScoreResult) -> None:

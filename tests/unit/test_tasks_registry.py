@@ -37,9 +37,18 @@ def test_twelve_names_in_sweep_order() -> None:
     assert [task.name for task in all_tasks()] == SWEEP
 
 
-def test_only_gsm8k_and_arc_are_implemented() -> None:
-    assert implemented_names() == ["gsm8k", "arc_challenge"]
-    assert {task.name for task in all_tasks() if task.implemented} == {"gsm8k", "arc_challenge"}
+IMPLEMENTED = ["humaneval", "mbpp", "gsm8k", "arc_challenge"]
+
+
+def test_implemented_tasks() -> None:
+    assert implemented_names() == IMPLEMENTED
+    assert {task.name for task in all_tasks() if task.implemented} == set(IMPLEMENTED)
+
+
+def test_variants_are_found_by_name_but_are_not_in_the_sweep() -> None:
+    assert registry.variant_names() == ["humaneval_completion", "mbpp_sanitized", "mbpp_completion"]
+    assert get_task("MBPP_sanitized").source.config == "sanitized"
+    assert "mbpp_sanitized" not in task_names()
 
 
 @pytest.mark.parametrize("name", SWEEP)
@@ -89,7 +98,7 @@ def test_names_are_case_insensitive() -> None:
     assert get_task(" GSM8K ").name == "gsm8k"
 
 
-@pytest.mark.parametrize("name", [name for name in SWEEP if name not in {"gsm8k", "arc_challenge"}])
+@pytest.mark.parametrize("name", [name for name in SWEEP if name not in IMPLEMENTED])
 async def test_unimplemented_tasks_say_so(name: str) -> None:
     task = get_task(name)
     assert (task.solver, task.scorer, task.implemented) == (None, None, False)
