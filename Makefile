@@ -44,8 +44,9 @@ eval-all: $(STAMP)  ## the whole default sweep; needs a GPU host with nvidia-con
 sim-image: $(STAMP) docker-engine  ## build the simulator image offline (idempotent)
 	$(BIN)/python -m evalclient.sim.image
 
-bench: $(STAMP)  ## client throughput against the simulator
+bench: $(STAMP) docker-engine  ## client throughput against the simulator; the code sandboxes' speed
 	$(BIN)/python tests/bench/bench_client.py
+	$(BIN)/python tests/bench/bench_sandbox.py
 
 cleanup: $(STAMP)  ## remove containers and volumes labelled evalclient.managed
 	$(BIN)/evalclient cleanup

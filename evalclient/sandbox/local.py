@@ -1,13 +1,15 @@
 """The fallback sandbox without Docker: each program a local subprocess (weaker isolation).
 
-The batch runner runs as a child of the suite with a scrubbed environment in a fresh temporary folder; each
-program gets its own session, rlimits (CPU time, address space, file size, processes), an empty working
-directory and a scrubbed environment. Where it can, the runner also moves into an empty network namespace,
-and as root it runs every program under a user id of its own per slot (RLIMIT_NPROC does not bind root; a
-foreign uid also cannot signal the suite, read its environment or write the suite's files, and everything it
-left behind is killed by uid). What stays weaker than a container: the program sees the host's filesystem
-(readable files, world-writable folders such as /tmp); as a non-root user it runs under your uid, so it
-could signal or read your other processes; and without network namespaces it can reach the network.
+The batch runner runs as a child of the suite with a scrubbed environment; each program gets its own
+session, rlimits (CPU time, address space, file size, processes), an empty working directory and a scrubbed
+environment. Where the kernel allows, the runner first moves into an empty network namespace and a mount
+namespace with private tmpfs over /tmp, /var/tmp, /dev/shm and /run/lock (for a non-root user through a user
+namespace). As root it runs every program under a user id of its own per slot: RLIMIT_NPROC does not bind
+root, and a foreign uid can neither signal the suite, read its environment nor write the suite's files, and
+everything it left behind is killed by uid. What stays weaker than a container: a program can read the
+host's world-readable files; as a non-root user it runs under your uid, so it could signal or read your
+other processes; and where namespaces are refused it can reach the network and write to /tmp (a warning
+says which).
 """
 
 from __future__ import annotations

@@ -1,14 +1,16 @@
 """The batch runner that executes untrusted programs inside the sandbox (standard library only).
 
-It runs as its own process (`python3 -I -c <this file>`): inside a throw-away container, or as a child of
+It runs as its own process (`python3 -I -c <this file>`): PID 1 of a throw-away container, or a child of
 the suite. It reads one batch as JSON on stdin and runs every program in a child process of its own session,
 up to `parallel` at a time: rlimits (CPU time, address space, file size, processes, core files), an empty
-working directory, a scrubbed environment, stdin from /dev/null, and where the runner is root a user id of
-its own per slot (so a program can signal or read none of the suite's processes, and every process it leaves
-behind is found and killed). A program runs in two phases in one namespace: the code, then its tests. Its
-outcome comes from a report the child's harness writes to a private pipe with a per-program nonce, never
-from the exit code, so a program that exits 0 before its tests has not passed. A program past its timeout is
-killed with its whole process group. Each result is printed as `<batch nonce> <json>` on stdout.
+working directory, a scrubbed environment, stdin from /dev/null, SIGKILL when the runner dies, and where the
+runner is root a user id of its own per slot. The runner is undumpable (programs of its uid cannot read its
+memory or fds) and a subreaper (what a program leaves behind is reparented to it and reaped). A program runs
+in two phases in one namespace: the code, then its tests. Its outcome comes from a report the child's
+harness writes to a private pipe with a per-program nonce, never from the exit code, so a program that exits
+0 before its tests has not passed. A program past its timeout is killed with its process group, and after
+each program whatever it left is killed: by uid, by process group, or in a container every process outside
+the running programs' groups. Each result is printed as `<batch nonce> <json>` on stdout.
 """
 
 from __future__ import annotations
@@ -252,13 +254,21 @@ class Runner:
         else:
             network = mounts = self.libc.unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS) == 0
             if network:
-                maps = (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1"))
-                for name, text in maps:
-                    with open(f"/proc/self/{name}", "w") as handle:
-                        handle.write(text)
+                self._map_ids(uid, gid)
         if mounts:
             mounts = self._private_tmp()
         return {"network_isolated": network, "private_tmp": mounts}
+
+    def _map_ids(self, uid: int, gid: int) -> None:
+        """Keep our own ids inside the new user namespace (unmapped, they would show as the overflow id)."""
+        self.libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # /proc/self belongs to us only while dumpable
+        try:
+            maps = (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1"))
+            for name, text in maps:
+                with contextlib.suppress(OSError), open(f"/proc/self/{name}", "w") as handle:
+                    handle.write(text)
+        finally:
+            self.libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
     def _private_tmp(self) -> bool:
         mount = self.libc.mount
@@ -371,6 +381,14 @@ class Runner:
                 if not _has_processes(job.uid):
                     return
                 _signal_uid(job.uid)
+                self._reap(running)
+                time.sleep(0.002)
+        elif self.strays == "group" and job is not None:
+            for _ in range(200):  # until the group is gone (a fork racing the first kill is caught later)
+                try:
+                    os.killpg(job.pid, signal.SIGKILL)
+                except OSError:
+                    return
                 self._reap(running)
                 time.sleep(0.002)
         elif self.strays == "container":
