@@ -16,7 +16,7 @@ import click
 from rich.console import Console
 
 from evalclient import __version__
-from evalclient.config import Config, load_config, resolve_names
+from evalclient.config import Config, SandboxSettings, load_config, resolve_names
 from evalclient.errors import EvalClientError, UsageError
 
 if TYPE_CHECKING:
@@ -74,10 +74,12 @@ def _selection(
     config: Config, models: str | None, presets: str | None, datasets: str | None
 ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     from evalclient.tasks import task_names
+    from evalclient.tasks.registry import variant_names
 
     selectors = tuple(d.strip() for d in (datasets or "").split(",") if d.strip())
     names = ",".join(s.split(":")[0] for s in selectors) if datasets is not None else None
-    checked = resolve_names(names, config.sweep.datasets if datasets is None else task_names(), "dataset")
+    valid = [*task_names(), *variant_names()]
+    checked = resolve_names(names, config.sweep.datasets if datasets is None else valid, "dataset")
     return (
         resolve_names(models, config.sweep.models if models is None else config.models, "model"),
         resolve_names(presets, config.sweep.presets if presets is None else config.presets, "preset"),
@@ -94,6 +96,18 @@ def _require_implemented(datasets: Sequence[str]) -> None:
         raise UsageError(
             f"dataset(s) not implemented yet: {', '.join(missing)}", f"implemented: {', '.join(ready)}"
         )
+
+
+def _sandbox_settings(ctx: click.Context) -> SandboxSettings:
+    """sweep.yaml's sandbox section; the defaults where no configuration folder was given or found."""
+    from evalclient.errors import ConfigError
+
+    try:
+        return _config(ctx).sweep.sandbox
+    except ConfigError:
+        if ctx.obj["config_dir"] is not None:
+            raise
+        return SandboxSettings()
 
 
 def _parse_gpus(value: str) -> tuple[int, ...]:
@@ -431,14 +445,25 @@ def sim(args: tuple[str, ...]) -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write the per-sample verdicts here (JSONL, one object per id).",
 )
-def score(dataset: str, predictions: Path, data_file: Path | None, output: Path | None) -> None:
-    """Score stored answers offline; prints the metrics JSON and writes per-sample verdicts."""
+@click.pass_context
+def score(
+    ctx: click.Context, dataset: str, predictions: Path, data_file: Path | None, output: Path | None
+) -> None:
+    """Score stored answers offline; prints the metrics JSON and writes per-sample verdicts.
+
+    Code datasets run the answers in the code sandbox (sweep.yaml's `sandbox:`; EVALCLIENT_SANDBOX=auto,
+    docker or subprocess and EVALCLIENT_SANDBOX_IMAGE override it)."""
     import json
 
+    from evalclient.sandbox import choose_sandbox
+    from evalclient.tasks.context import ScoreContext
     from evalclient.tasks.offline_scoring import score_predictions, write_verdicts
 
     _require_implemented([dataset])
-    result = asyncio.run(score_predictions(dataset, predictions, data_file))
+    sandbox = choose_sandbox(_sandbox_settings(ctx))
+    result = asyncio.run(score_predictions(dataset, predictions, data_file, context=ScoreContext(sandbox)))
+    if sandbox.started:
+        err.print(f"programs ran in the code sandbox: {sandbox.name}")
     click.echo(json.dumps(result.metrics, indent=2))
     if output is not None:
         write_verdicts(output, result)

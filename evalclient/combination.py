@@ -22,7 +22,7 @@ from evalclient.results import CombinationRecord, ResultsOrganizer, SampleError
 from evalclient.results.checkpoint import Checkpoint
 from evalclient.results.record import Status
 from evalclient.tasks.base import ModelHandle, Sample, SampleOutput, ScoreResult, TaskSpec
-from evalclient.tasks.context import ScoreContext
+from evalclient.tasks.context import CodeSandbox, ScoreContext
 from evalclient.tasks.solving import solve_samples
 
 log = logging.getLogger("evalclient.dataset")
@@ -56,8 +56,11 @@ async def evaluate_combination(
     progress: Progress,
     resume: bool,
     limit: AdaptiveLimit | None = None,
+    sandbox: CodeSandbox | None = None,
 ) -> CombinationRecord:
-    """Run the combination to its record (written); cancellation keeps every finished answer checkpointed."""
+    """Run the combination to its record (written); cancellation keeps every finished answer checkpointed.
+
+    `sandbox` runs the model's programs for code tasks (the run's one sandbox, started on first use)."""
     checkpoint = Checkpoint(
         results.checkpoint_path(combo.model, combo.preset, combo.task.name), combo.fingerprint
     )
@@ -79,7 +82,8 @@ async def evaluate_combination(
         checkpoint.close()
     answered = {o.sample_id: o for o in fresh} | reused
     outputs = [answered[s.id] for s in combo.samples]
-    record = await _record(combo, outputs, fresh, server, monitor, results, client_load(limit))
+    context = ScoreContext(sandbox=sandbox)
+    record = await _record(combo, outputs, fresh, server, monitor, results, client_load(limit), context)
     if record.status == "complete":
         checkpoint.discard()
     return record
@@ -107,13 +111,14 @@ async def _record(
     monitor: LivePerformanceMonitor,
     results: ResultsOrganizer,
     load: dict[str, int | None],
+    context: ScoreContext,
 ) -> CombinationRecord:
     failed = [o for o in outputs if not o.ok]
     status, reason = outcome(outputs, failed)
     score = ScoreResult(metrics={})
     if status != "failed" and combo.task.scorer is not None:
         by_id = {o.sample_id: o for o in outputs}
-        score = await combo.task.scorer(combo.samples, by_id, ScoreContext())
+        score = await combo.task.scorer(combo.samples, by_id, context)
     performance = monitor.performance_metrics(combo.task.name, [c for o in fresh for c in o.completions])
     stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
     rows = [prediction_row(o, score.per_sample.get(o.sample_id, {})) for o in outputs]

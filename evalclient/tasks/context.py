@@ -18,21 +18,70 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class ExecutionResult:
-    """How one program ended in the sandbox."""
+class Program:
+    """An untrusted program in two phases run in one namespace: the model's code, then the tests."""
 
-    status: str  # "passed" | "failed" | "timeout" | "error"
+    code: str
+    test: str
+
+
+PASSED, FAILED, ERROR, EXITED, TIMEOUT, SANDBOX_ERROR = (
+    "passed",
+    "failed",
+    "error",
+    "exited",
+    "timeout",
+    "sandbox_error",
+)
+RAN_TO_THE_END = frozenset({PASSED, FAILED})
+"""Statuses of a program that ran to the end of its tests (a failed assertion is a wrong answer, not a
+crash)."""
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    """How one program ended in the sandbox.
+
+    status: `passed` (the tests ran to the end), `failed` (a test assertion failed), `error` (another
+    exception; `phase` says whether in the code or the tests), `exited` (the process ended before its tests
+    reported: exit(), a signal, a resource limit), `timeout` (killed after the time limit, with its process
+    group), `sandbox_error` (the sandbox itself failed; the program's outcome is unknown).
+    """
+
+    status: str
+    error: str | None = None
+    phase: str | None = None
     stdout: str = ""
     stderr: str = ""
+    exit_code: int | None = None
+    signal: int | None = None
     duration_s: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+    @property
+    def ran_to_the_end(self) -> bool:
+        return self.status in RAN_TO_THE_END
 
 
 class CodeSandbox(Protocol):
-    """Runs untrusted programs in isolation (no network, bounded resources); `name` is recorded."""
+    """Runs untrusted programs in isolation (no network, bounded resources).
 
-    name: str
+    `name` is recorded with the scores (it is known once the sandbox was first used); `timeout_s` is the
+    configured per-program timeout, which `run` applies when given None.
+    """
 
-    async def run(self, programs: Sequence[str], timeout_s: float) -> list[ExecutionResult]: ...
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def timeout_s(self) -> float: ...
+
+    async def run(
+        self, programs: Sequence[Program], timeout_s: float | None = None
+    ) -> list[ExecutionResult]: ...
 
 
 class Judge(Protocol):

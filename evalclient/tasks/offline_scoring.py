@@ -16,6 +16,7 @@ from evalclient.client.completion import Completion, RequestError, ToolCall
 from evalclient.client.requests import RequestKind
 from evalclient.errors import DatasetError, UsageError
 from evalclient.results.atomic import atomic_write_jsonl
+from evalclient.sandbox import choose_sandbox
 from evalclient.tasks.base import (
     GENERATIVE_MODE,
     LOGLIKELIHOOD_MODE,
@@ -130,7 +131,7 @@ async def score_predictions(
             f"{predictions}: {len(unknown)} id(s) are not in {task.name}, e.g. {', '.join(unknown[:3])}",
             "ids are the dataset's own id field, else the 0-based row index",
         )
-    return await task.scorer(samples, outputs, context or ScoreContext())
+    return await task.scorer(samples, outputs, context or ScoreContext(sandbox=choose_sandbox()))
 
 
 def _task_for(selector: str, outputs: Mapping[str, SampleOutput]) -> TaskSpec:

@@ -3,7 +3,9 @@
 Hub paths follow the reference harnesses (lm-evaluation-harness, inspect_evals). A revision is a commit
 SHA only where a reference harness or a published lock file pins it; elsewhere it is "main". A declaration
 without a solver and scorer is registered (its rows load and sample) but cannot be run or scored yet.
-Sample caps live in presets/sweep.yaml alone.
+Variants (another prompt style or subset of a sweep dataset: humaneval_completion, mbpp_sanitized,
+mbpp_completion) are run and scored by name but are not part of the sweep. Sample caps live in
+presets/sweep.yaml alone.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from evalclient.tasks.arc import ARC_CHALLENGE
 from evalclient.tasks.base import HubSource, TaskSpec
 from evalclient.tasks.codet5 import CODET5
 from evalclient.tasks.hellaswag import HELLASWAG
+from evalclient.tasks.humaneval import HUMANEVAL, HUMANEVAL_COMPLETION
 from evalclient.tasks.math import GSM8K
+from evalclient.tasks.mbpp import MBPP, MBPP_COMPLETION, MBPP_SANITIZED
 from evalclient.tasks.mmlu import MMLU
 from evalclient.tasks.truthfulqa import TRUTHFULQA
 
@@ -25,24 +29,8 @@ from evalclient.tasks.truthfulqa import TRUTHFULQA
 #  cais/mmlu c30699e8…         inspect_evals 0.20.0 mmlu.py; Aleph-Alpha lock file
 #  truthful_qa 741b8276…       inspect_evals v0.23.0 truthfulqa.py
 #  BFCL 61fc0608…              a BFCL adapter pinned with bfcl-eval 2025.12.17 (holds BFCL_v3_simple.json)
-#  gsm8k / arc: see math.py and multiple_choice.py (inspect_evals pins).
+#  gsm8k / arc: see math.py and multiple_choice.py (inspect_evals pins); humaneval / mbpp: their modules.
 _DECLARED: tuple[TaskSpec, ...] = (
-    TaskSpec(
-        name="humaneval",
-        family="coding",
-        source=HubSource("openai/openai_humaneval", None, "test", "7dce6050a7d6d172f3cc5c32aa97f52fa1a2e544"),
-        required_fields=("task_id", "prompt", "canonical_solution", "test", "entry_point"),
-        id_field="task_id",
-    ),
-    TaskSpec(
-        name="mbpp",
-        family="coding",
-        source=HubSource(
-            "google-research-datasets/mbpp", "full", "test", "4bb6404fdc6cacfda99d4ac4205087b89d32030c"
-        ),
-        required_fields=("task_id", "text", "code", "test_list"),
-        id_field="task_id",
-    ),
     # The hub copy names FastChat's question_id `prompt_id`.
     TaskSpec(
         name="mt_bench",
@@ -98,9 +86,12 @@ SWEEP_ORDER: tuple[str, ...] = (
     "toolllama",
 )
 
-_IMPLEMENTED = (CODET5, GSM8K, ARC_CHALLENGE, HELLASWAG, MMLU, TRUTHFULQA)
+_IMPLEMENTED = (HUMANEVAL, MBPP, CODET5, GSM8K, ARC_CHALLENGE, HELLASWAG, MMLU, TRUTHFULQA)
 _TASKS: dict[str, TaskSpec] = {t.name: t for t in (*_DECLARED, *_IMPLEMENTED)}
 assert set(_TASKS) == set(SWEEP_ORDER), "every dataset of the sweep is declared once"
+
+VARIANTS: dict[str, TaskSpec] = {t.name: t for t in (HUMANEVAL_COMPLETION, MBPP_SANITIZED, MBPP_COMPLETION)}
+"""Other forms of a sweep dataset (another prompt style or subset), run by name; not in the default sweep."""
 
 
 def task_names() -> list[str]:
@@ -118,9 +109,18 @@ def implemented_names() -> list[str]:
     return [name for name in SWEEP_ORDER if _TASKS[name].implemented]
 
 
+def variant_names() -> list[str]:
+    """Names of the variants (humaneval_completion, mbpp_sanitized, mbpp_completion)."""
+    return list(VARIANTS)
+
+
 def get_task(name: str) -> TaskSpec:
-    """The task called `name`; UsageError listing the valid names for an unknown one."""
-    task = _TASKS.get(name.strip().lower())
+    """The task (or variant) called `name`; UsageError listing the valid names for an unknown one."""
+    key = name.strip().lower()
+    task = _TASKS.get(key) or VARIANTS.get(key)
     if task is None:
-        raise UsageError(f"unknown dataset {name!r}; valid datasets: {', '.join(SWEEP_ORDER)}")
+        raise UsageError(
+            f"unknown dataset {name!r}; valid datasets: {', '.join(SWEEP_ORDER)} "
+            f"(variants: {', '.join(VARIANTS)})"
+        )
     return task

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 
-def _score(*args: str) -> subprocess.CompletedProcess[str]:
+def _score(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "evalclient", "score", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+
+
+def _offline_env(**extra: str) -> dict[str, str]:
+    """No hub, programs in the subprocess sandbox (the docker tier tests the container sandbox)."""
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "EVALCLIENT_SANDBOX": "subprocess", **extra}
 
 
 def test_scores_predictions_against_a_data_file(tmp_path: Path, fixtures_dir: Path) -> None:
@@ -105,4 +111,54 @@ def test_loglikelihood_predictions_score_offline_as_a_run_would(tmp_path: Path, 
         0.5,
         0.5,
         2,
+    )
+
+
+def test_mbpp_is_scored_offline_by_running_the_code(tmp_path: Path, fixtures_dir: Path) -> None:
+    rows = [json.loads(line) for line in (fixtures_dir / "mbpp.jsonl").read_text().splitlines()]
+    token = "tok-score-0a9b8c7d"
+    lines = [
+        {"id": "901", "response": f"Sure:\n```python\n{rows[0]['code']}\n```"},
+        {"id": "902", "response": "```python\ndef distance(a, b):\n    return 0.0\n```"},
+        {"id": "903", "response": "import os\nprint(os.environ.get('SCORE_TOKEN'))\nraise SystemExit(0)"},
+    ]
+    predictions, verdicts = tmp_path / "p.jsonl", tmp_path / "v.jsonl"
+    predictions.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    env = _offline_env(SCORE_TOKEN=token)
+    result = _score("--dataset", "mbpp", "--predictions", str(predictions), "--output", str(verdicts),
+                    "--data-file", str(fixtures_dir / "mbpp.jsonl"), env=env)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert metrics["pass@1"] == 1 / 3
+    assert metrics["code_execution_success_rate"] == 2 / 3
+    assert metrics["execution_statuses"] == {"exited": 1, "failed": 1, "passed": 1}
+    assert metrics["sandbox"] == "subprocess (weaker isolation)"
+    assert "programs ran in the code sandbox: subprocess (weaker isolation)" in result.stderr
+    written = [json.loads(line) for line in verdicts.read_text().splitlines()]
+    assert [(v["id"], v["correct"], v["statuses"]) for v in written] == [
+        ("901", True, ["passed"]),
+        ("902", False, ["failed"]),
+        ("903", False, ["exited"]),
+    ]
+    assert token not in verdicts.read_text() + result.stdout + result.stderr
+
+
+def test_humaneval_is_scored_offline_from_the_packaged_problems(tmp_path: Path) -> None:
+    from evalclient.tasks.humaneval import package_rows
+
+    rows = {row["task_id"]: row for row in package_rows()}
+    solved = rows["HumanEval/2"]
+    lines = [
+        {"id": "HumanEval/2", "response": f"```python\n{solved['prompt']}{solved['canonical_solution']}```"},
+        {"id": "HumanEval/3", "response": "```python\n    return True\n```"},
+    ]
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = _score("--dataset", "humaneval", "--predictions", str(predictions), env=_offline_env())
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert (metrics["num_samples"], metrics["pass@1"], metrics["code_execution_success_rate"]) == (
+        2,
+        0.5,
+        1.0,
     )

@@ -38,12 +38,18 @@ def test_twelve_names_in_sweep_order() -> None:
     assert [task.name for task in all_tasks()] == SWEEP
 
 
-IMPLEMENTED = ["codet5", "gsm8k", "arc_challenge", "hellaswag", "mmlu", "truthfulqa"]
+IMPLEMENTED = ["humaneval", "mbpp", "codet5", "gsm8k", "arc_challenge", "hellaswag", "mmlu", "truthfulqa"]
 
 
 def test_implemented_tasks() -> None:
     assert implemented_names() == IMPLEMENTED
     assert [task.name for task in all_tasks() if task.implemented] == IMPLEMENTED
+
+
+def test_variants_are_found_by_name_but_are_not_in_the_sweep() -> None:
+    assert registry.variant_names() == ["humaneval_completion", "mbpp_sanitized", "mbpp_completion"]
+    assert get_task("MBPP_sanitized").source.config == "sanitized"
+    assert "mbpp_sanitized" not in task_names()
 
 
 @pytest.mark.parametrize("name", SWEEP)
