@@ -290,8 +290,13 @@ def _execute(config: Config, plan: Plan, options: RunOptions, *, quiet: bool) ->
     render_summary(summary_rows([r for r in stored if r.key in ran]), out)
     try:
         _report(config, runner.results.base_dir, ())
-    except EvalClientError as exc:  # the run's results stand; `evalclient report` can rebuild the reports
-        err.print(f"[yellow]the reports could not be built: {exc}", soft_wrap=True, highlight=False)
+    except Exception as exc:  # the run's results stand whatever happens here
+        err.print(
+            f"[yellow]the reports could not be built ({type(exc).__name__}: {exc}); the results stand: "
+            f"run `evalclient --debug report --output {runner.results.base_dir}` to see why",
+            soft_wrap=True,
+            highlight=False,
+        )
     if summary.failed:
         err.print(f"[red]{len(summary.failed)} combination(s) not complete:[/red]")
         for outcome in summary.failed:

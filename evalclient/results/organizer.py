@@ -26,6 +26,7 @@ DIRECTORIES = (
     "reports/model_comparison",
     "reports/dataset_analysis",
     "reports/scaling_analysis",
+    "reports/preset_comparison",
     "cache/models",
     "cache/datasets",
     "cache/checkpoints",
