@@ -23,7 +23,7 @@ th { background: #eceef2; }
 tr:nth-child(even) td { background: #fafafa; }
 td.flag { color: #a40000; }
 p.note { font-size: .82em; color: #555; max-width: 1100px; }
-figure { margin: 1em 0; }
+figure { display: inline-block; vertical-align: top; margin: 1em 1em 1em 0; max-width: 46%; }
 figure img { max-width: 100%; border: 1px solid #ddd; }
 figcaption { font-size: .85em; color: #555; }
 """

@@ -46,9 +46,10 @@ def pareto_scatter(
         front = sorted((x, y) for _, x, y, on in presets if on)
         if len(front) > 1:
             ax.plot([x for x, _ in front], [y for _, y in front], color=color, alpha=0.5)
-        for label, x, y, on in presets:
+        for order, (label, x, y, on) in enumerate(presets):
             ax.scatter(x, y, marker=marker, s=70, color=color, facecolors=color if on else "none")
-            ax.annotate(label, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
+            offset = (5, 5) if order % 2 == 0 else (5, -12)  # neighbours' labels above and below
+            ax.annotate(label, (x, y), textcoords="offset points", xytext=offset, fontsize=7)
         ax.scatter([], [], marker=marker, color=color, label=model)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
