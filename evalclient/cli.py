@@ -145,6 +145,10 @@ class SamplesType(click.ParamType):  # type: ignore[type-arg]
 
 
 SAMPLES = SamplesType()
+REPEAT_HELP = (
+    "Ask N answered samples of each dataset again on the same deployment at another concurrency: the noise "
+    "floor the report reads preset differences against."
+)
 SAMPLES_HELP = "Samples per dataset (default: the sweep's cap); 'all' for the whole split."
 
 
@@ -204,6 +208,7 @@ def _selectors(function: Any) -> Any:
 )
 @click.option("--seed", type=int, help="Sampling seed.")
 @click.option("--no-resume", is_flag=True, help="Re-run combinations that are already complete.")
+@click.option("--repeat-subset", type=click.IntRange(min=0), default=0, metavar="N", help=REPEAT_HELP)
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.pass_context
 def run(ctx: click.Context, /, **opts: Any) -> None:
@@ -214,9 +219,17 @@ def run(ctx: click.Context, /, **opts: Any) -> None:
 @cli.command("eval-all")
 @click.option("--samples", type=SAMPLES, help=SAMPLES_HELP)
 @click.option("--output", type=click.Path(path_type=Path), help="Results folder.")
+@click.option(
+    "--repeat-subset",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help=REPEAT_HELP + " Default: repeat_subset of sweep.yaml.",
+)
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.pass_context
-def eval_all(ctx: click.Context, samples: int | str | None, output: Path | None, quiet: bool) -> None:
+def eval_all(
+    ctx: click.Context, samples: int | str | None, output: Path | None, repeat_subset: int | None, quiet: bool
+) -> None:
     """Run the whole default sweep of presets/sweep.yaml on this GPU host."""
     from evalclient.preflight import require_gpu_host
     from evalclient.tasks import get_task
@@ -233,6 +246,7 @@ def eval_all(ctx: click.Context, samples: int | str | None, output: Path | None,
         "quiet": quiet,
         "datasets": ",".join(ready),
         "gpus": ",".join(str(g) for g in gpus),
+        "repeat_subset": config.sweep.repeat_subset if repeat_subset is None else repeat_subset,
     }
     _run_selected(ctx, opts)
 
@@ -256,6 +270,7 @@ def _run_selected(ctx: click.Context, opts: dict[str, Any]) -> None:
         resume=not opts.get("no_resume"),
         local_simulator=bool(opts.get("local_simulator")),
         memory_limit=config.sweep.engine.memory_limit,
+        repeat_subset=opts.get("repeat_subset") or 0,
     )
     _execute(config, plan, options, quiet=bool(opts.get("quiet")))
 
@@ -279,7 +294,7 @@ def _data_files(plan: Plan, data_file: Path | None) -> dict[str, Path]:
 
 def _execute(config: Config, plan: Plan, options: RunOptions, *, quiet: bool) -> None:
     from evalclient.progress import Progress
-    from evalclient.report import render_summary, summary_rows, write_summary
+    from evalclient.report import render_summary, summary_rows
     from evalclient.results.lock import RunLock
     from evalclient.runner import EvaluationRunner
 
@@ -295,8 +310,16 @@ def _execute(config: Config, plan: Plan, options: RunOptions, *, quiet: bool) ->
         summary = asyncio.run(_with_signals(runner.run()))
     ran = {(o.model, o.preset, o.dataset) for o in summary.outcomes if o.metrics_file}
     stored = list(runner.results.iter_combinations())
-    write_summary(runner.results, summary_rows(stored))
     render_summary(summary_rows([r for r in stored if r.key in ran]), out)
+    try:
+        _report(config, runner.results.base_dir, ())
+    except Exception as exc:  # the run's results stand whatever happens here
+        err.print(
+            f"[yellow]the reports could not be built ({type(exc).__name__}: {exc}); the results stand: "
+            f"run `evalclient --debug report --output {runner.results.base_dir}` to see why",
+            soft_wrap=True,
+            highlight=False,
+        )
     if summary.failed:
         err.print(f"[red]{len(summary.failed)} combination(s) not complete:[/red]")
         for outcome in summary.failed:
@@ -471,6 +494,34 @@ def score(
 
 
 @cli.command()
+@click.option("--output", type=click.Path(path_type=Path), help="Results folder (default: the sweep's).")
+@click.option(
+    "--compare",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    multiple=True,
+    help="Results folder of the same sweep on another engine image, compared side by side (repeatable).",
+)
+@click.pass_context
+def report(ctx: click.Context, output: Path | None, compare: tuple[Path, ...]) -> None:
+    """Rebuild metrics/aggregated and reports/ (Markdown, one HTML page) from a results folder."""
+    config = _config(ctx)
+    _report(config, output or Path(config.sweep.output), compare)
+
+
+def _report(config: Config, base_dir: Path, compare: Sequence[Path]) -> None:
+    """Build every report of `base_dir`, print its key tables and where the files are."""
+    from evalclient.report import ModelInfo, build_reports
+    from evalclient.report.terminal import render
+
+    models = {k: ModelInfo(m.family, m.size_class, m.params_b) for k, m in config.models.items()}
+    built = build_reports(base_dir, models, compare)
+    render(built.sections, out)
+    err.print(
+        f"reports: {built.html} and {base_dir / 'reports'}/*/ ({len(built.files)} files)", soft_wrap=True
+    )
+
+
+@cli.command()
 @click.option("--run", "run_id", help="Only the resources of this run id (see manifest.json).")
 @click.option("--all", "include_live", is_flag=True, help="Also the containers of runs that are still alive.")
 def cleanup(run_id: str | None, include_live: bool) -> None:
@@ -489,11 +540,16 @@ def cleanup(run_id: str | None, include_live: bool) -> None:
 @click.option("--output", type=click.Path(path_type=Path), default=Path("demo_results"), show_default=True)
 @click.option("--samples", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option(
+    "--repeat-subset", type=click.IntRange(min=0), default=4, show_default=True, metavar="N", help=REPEAT_HELP
+)
+@click.option(
     "--local", "force_local", is_flag=True, help="Run the simulator as a local process, not in Docker."
 )
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.pass_context
-def demo(ctx: click.Context, output: Path, samples: int, force_local: bool, quiet: bool) -> None:
+def demo(
+    ctx: click.Context, output: Path, samples: int, repeat_subset: int, force_local: bool, quiet: bool
+) -> None:
     """2 models x 3 presets x 3 datasets against the TGI simulator (Docker if reachable, else local)."""
     from evalclient.demo import demo_data_dir, prepare_demo_engine
 
@@ -514,6 +570,7 @@ def demo(ctx: click.Context, output: Path, samples: int, force_local: bool, quie
         "quiet": quiet,
         "no_resume": True,
         "local_simulator": local,
+        "repeat_subset": repeat_subset,
     }
     try:
         _run_selected(ctx, opts)

@@ -128,6 +128,8 @@ class Sweep(_Strict):
     client: ClientSettings = ClientSettings()
     sandbox: SandboxSettings = SandboxSettings()
     ready_timeout_s: float = Field(1800, gt=0)
+    repeat_subset: int = Field(0, ge=0)
+    """Samples of each dataset asked again at another concurrency, for the noise floor (0: none)."""
 
     @field_validator("datasets")
     @classmethod

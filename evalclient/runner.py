@@ -32,6 +32,7 @@ from evalclient.logs import run_logging
 from evalclient.monitor import LivePerformanceMonitor
 from evalclient.planning import DeploymentPlan, Plan
 from evalclient.progress import Progress
+from evalclient.repeats import ask_again, repeat_concurrency
 from evalclient.results import CombinationRecord, ResultsOrganizer, combination_fingerprint
 from evalclient.results.lock import RunLock
 from evalclient.sandbox import choose_sandbox
@@ -61,6 +62,8 @@ class RunOptions:
     resume: bool = True
     local_simulator: bool = False
     memory_limit: str | None = None
+    repeat_subset: int = 0
+    """Samples of each dataset asked again at another concurrency: the noise floor (evalclient.repeats)."""
 
 
 @dataclass
@@ -338,6 +341,23 @@ class EvaluationRunner:
             self.progress.note(f"[yellow]{combo.key}: partial: {record.reason}")
         path = self.results.detailed_metrics_path(plan.model.key, plan.preset.name, name)
         self._record(Outcome(plan.model.key, plan.preset.name, name, record.status, record.reason, str(path)))
+        if self.options.repeat_subset and record.status != "failed":
+            await self._ask_again(combo, record, model)
+
+    async def _ask_again(self, combo: Combination, record: CombinationRecord, model: DeploymentModel) -> None:
+        """--repeat-subset: the noise floor; a failure here is a warning, never the combination's."""
+        concurrency = repeat_concurrency(model.client.limit.ceiling)
+        try:
+            asked, changed = await ask_again(
+                combo, record, model, self.results, self.options.repeat_subset, concurrency
+            )
+        except Exception as exc:
+            log.exception("%s: asking again failed", combo.key)
+            self.progress.warn(f"[yellow]{combo.key}: the repeated samples failed ({exc}); no noise floor")
+            return
+        self.progress.note(
+            f"{combo.key}: {asked} samples asked again at concurrency {concurrency}, {changed} changed"
+        )
 
     def _fail_remaining(self, plan: DeploymentPlan, error: str) -> None:
         done = {(o.model, o.preset, o.dataset) for o in self.summary.outcomes}

@@ -1,19 +1,16 @@
-"""The summary: one row per combination, written to metrics/aggregated/ and printed as a table."""
+"""The end-of-run summary table: one row per combination the run evaluated, printed in the terminal."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from evalclient.results import CombinationRecord, ResultsOrganizer
-from evalclient.results.atomic import atomic_write_bytes
+from evalclient.report.headline import headline_of
+from evalclient.results import CombinationRecord
 
-# The score shown first for a dataset: its headline metric where it has one, else accuracy.
-HEADLINE_ORDER = ("pass@1", "acc_norm", "mc2", "win_rate", "ast_accuracy", "accuracy", "exact_match")
 COLUMNS = (
     "model",
     "preset",
@@ -38,7 +35,8 @@ def summary_rows(records: Iterable[CombinationRecord]) -> list[dict[str, Any]]:
     for record in records:
         dataset = record.dataset_metrics
         perf = record.performance_metrics
-        name = next((k for k in HEADLINE_ORDER if dataset.get(k) is not None), None)
+        headline = headline_of(record.dataset, dataset)
+        name = headline.metric if headline else None
         rows.append(
             {
                 "model": record.model,
@@ -56,18 +54,6 @@ def summary_rows(records: Iterable[CombinationRecord]) -> list[dict[str, Any]]:
             }
         )
     return sorted(rows, key=lambda r: (str(r["model"]), str(r["preset"]), str(r["dataset"])))
-
-
-def write_summary(results: ResultsOrganizer, rows: list[dict[str, Any]]) -> list[Path]:
-    """metrics/aggregated/summary.csv and summary.parquet (atomic)."""
-    import pandas as pd
-
-    frame = pd.DataFrame(rows, columns=[*COLUMNS, "run_id", "timestamp"])
-    folder = results.base_dir / "metrics" / "aggregated"
-    csv_path, parquet_path = folder / "summary.csv", folder / "summary.parquet"
-    atomic_write_bytes(csv_path, frame.to_csv(index=False).encode("utf-8"))
-    atomic_write_bytes(parquet_path, frame.to_parquet(index=False))
-    return [csv_path, parquet_path]
 
 
 def render_summary(rows: list[dict[str, Any]], console: Console) -> None:

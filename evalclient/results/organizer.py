@@ -26,6 +26,7 @@ DIRECTORIES = (
     "reports/model_comparison",
     "reports/dataset_analysis",
     "reports/scaling_analysis",
+    "reports/preset_comparison",
     "cache/models",
     "cache/datasets",
     "cache/checkpoints",
@@ -78,6 +79,10 @@ class ResultsOrganizer:
             views.append(view)
         return views
 
+    def repeats_path(self, model: str, preset: str, dataset: str) -> Path:
+        """The answers asked again for the noise floor (--repeat-subset)."""
+        return repeats_file(self.base_dir, model, preset, dataset)
+
     def detailed_metrics_path(self, model: str, preset: str, dataset: str) -> Path:
         return self.base_dir / "metrics" / "detailed" / f"{model}_{preset}_{dataset}.json"
 
@@ -116,6 +121,11 @@ class ResultsOrganizer:
 
     def save_manifest(self, manifest: dict[str, Any]) -> None:
         atomic_write_json(self.manifest_path(), manifest)
+
+
+def repeats_file(base_dir: Path, model: str, preset: str, dataset: str) -> Path:
+    """predictions/repeats/<model>_<preset>_<dataset>.jsonl under `base_dir`."""
+    return base_dir / "predictions" / "repeats" / f"{model}_{preset}_{dataset}.jsonl"
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

@@ -1,0 +1,61 @@
+"""The one headline metric of each dataset: its name in dataset_metrics, the per-sample verdict field it is
+the mean of (for the paired tests and flip rates), whether that field is a 0/1 verdict or a continuous score,
+and its scale (so that scores of different datasets can be averaged on 0–1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Headline:
+    """A dataset's headline metric and how it is computed from the per-sample verdicts."""
+
+    metric: str
+    verdict_key: str
+    binary: bool
+    scale: float = 1.0
+    """What the metric's best score is (100 for BLEU), to put it on 0–1."""
+
+
+_ACCURACY = Headline("accuracy", "correct", binary=True)
+_ACC_NORM = Headline("acc_norm", "correct_norm", binary=True)
+_ACC = Headline("acc", "correct", binary=True)
+_MC2 = Headline("mc2", "mc2", binary=False)
+_BLEU = Headline("bleu_score", "bleu", binary=False, scale=100.0)
+_PASS_AT_1 = Headline("pass@1", "correct", binary=True)
+
+# Per dataset, in order of preference: the first one the combination reports is its headline (generative
+# multiple choice reports `accuracy` only; log-likelihood reports acc_norm / acc / mc2 beside it).
+HEADLINES: dict[str, tuple[Headline, ...]] = {
+    "gsm8k": (_ACCURACY,),
+    "arc_challenge": (_ACC_NORM, _ACCURACY),
+    "hellaswag": (_ACC_NORM, _ACCURACY),
+    "mmlu": (_ACC, _ACCURACY),
+    "truthfulqa": (_MC2, _ACCURACY),
+    "codet5": (_BLEU,),
+    "humaneval": (_PASS_AT_1,),
+    "mbpp": (_PASS_AT_1,),
+}
+_FALLBACK = (_PASS_AT_1, _ACC_NORM, _MC2, _ACCURACY, Headline("exact_match", "correct", binary=True))
+
+
+def headline_of(dataset: str, metrics: Mapping[str, Any]) -> Headline | None:
+    """The headline this combination reports (None when it reports none, e.g. a failed one)."""
+    for candidate in HEADLINES.get(dataset, _FALLBACK):
+        if isinstance(metrics.get(candidate.metric), int | float):
+            return candidate
+    return None
+
+
+def sample_score(headline: Headline, verdict: Mapping[str, Any]) -> float | None:
+    """One sample's contribution to the headline (None when its verdict lacks the field)."""
+    value = verdict.get(headline.verdict_key)
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        return float(value)
+    return None

@@ -1,0 +1,1 @@
+"""The report sections, one module each; every one reads a ReportContext and returns Sections."""

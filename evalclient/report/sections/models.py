@@ -1,0 +1,115 @@
+"""Model comparison: models × datasets headline scores, the best model per task family, a grouped bar
+chart. Models are compared at the reference preset; the table of every preset follows."""
+
+from __future__ import annotations
+
+from evalclient.report import plots
+from evalclient.report.context import ReportContext, score_cell
+from evalclient.report.document import Section, number, plural
+from evalclient.report.families import REPORT_FAMILIES, family_of
+from evalclient.report.headline import headline_of
+from evalclient.report.sanity import ranked
+from evalclient.report.tree import Combination
+
+FOLDER = "model_comparison"
+
+
+def section(ctx: ReportContext) -> Section:
+    tree = ctx.tree
+    out = Section(FOLDER, "Model comparison")
+    reference = ctx.reference_preset
+    if reference is None:
+        out.text("No combination has results yet.")
+        return out
+    datasets = tree.datasets
+    headers = ["model", *(_dataset_header(ctx, d) for d in datasets)]
+    out.table(
+        f"Headline scores at the {reference} preset",
+        headers,
+        [[m, *(score_cell(tree.combinations.get((m, reference, d))) for d in datasets)] for m in tree.models],
+        key=True,
+        note="One metric per dataset (named in the header), with its sample count. ⚑ marks a sanity flag: "
+        "such a score is shown, not ranked.",
+    )
+    out.table(
+        "Headline scores at every preset",
+        ["model", "preset", *headers[1:]],
+        [
+            [m, p, *(score_cell(tree.combinations.get((m, p, d))) for d in datasets)]
+            for m in tree.models
+            for p in tree.presets
+        ],
+    )
+    out.table(
+        f"Best model per task family at the {reference} preset",
+        ("family", "datasets", "best model", "mean score (0–1)", "runner-up"),
+        _best_per_family(ctx, reference),
+        key=True,
+        note="Mean of the headline scores on 0–1 (BLEU / 100) over the family's datasets; only models with "
+        "a complete, unflagged result on every one of them are ranked.",
+    )
+    series = {m: [_score01(tree.combinations.get((m, reference, d))) for d in datasets] for m in tree.models}
+    out.figure(
+        "headline_scores",
+        f"Headline scores at the {reference} preset (0–1; BLEU / 100; flagged, partial, failed and missing "
+        "results are not drawn)",
+        plots.grouped_bars(datasets, series, "score (0–1)", f"Headline score per dataset ({reference})"),
+    )
+    return out
+
+
+def _dataset_header(ctx: ReportContext, dataset: str) -> str:
+    names = {
+        h.metric
+        for c in ctx.tree.combinations.values()
+        if c.dataset == dataset and c.record is not None
+        for h in [headline_of(dataset, c.record.dataset_metrics)]
+        if h is not None
+    }
+    return f"{dataset} ({'/'.join(sorted(names))})" if names else dataset
+
+
+def _score01(combo: Combination | None) -> float | None:
+    if combo is None or combo.record is None or not ranked(combo):
+        return None
+    headline = headline_of(combo.dataset, combo.record.dataset_metrics)
+    if headline is None:
+        return None
+    return float(combo.record.dataset_metrics[headline.metric]) / headline.scale
+
+
+def _best_per_family(ctx: ReportContext, preset: str) -> list[tuple[str, ...]]:
+    tree = ctx.tree
+    rows: list[tuple[str, ...]] = []
+    for family in REPORT_FAMILIES:
+        datasets = [d for d in tree.datasets if family_of(d) == family]
+        if not datasets:
+            rows.append((family, "—", "not run", "", ""))
+            continue
+        scored: list[tuple[float, str, int]] = []
+        for model in tree.models:
+            combos = [tree.combinations.get((model, preset, d)) for d in datasets]
+            values = [_score01(c) for c in combos]
+            if all(v is not None for v in values):
+                n = sum(c.record.num_samples for c in combos if c is not None and c.record is not None)
+                scored.append((sum(v for v in values if v is not None) / len(values), model, n))
+        if not scored:
+            rows.append(
+                (family, ", ".join(datasets), "none ranked", "no model has a ranked result on each", "")
+            )
+            continue
+        scored.sort(key=lambda s: (-s[0], s[1]))
+        best = scored[0]
+        tied = [s[1] for s in scored if s[0] == best[0]]
+        name = best[1] if len(tied) == 1 else "tie: " + ", ".join(tied)
+        runner = next((s for s in scored if s[0] < best[0]), None)
+        rows.append(
+            (
+                family,
+                ", ".join(datasets),
+                name,
+                f"{number(best[0])} (n={best[2]} samples, {plural(len(datasets), 'dataset')})",
+                f"{runner[1]} {number(runner[0])} (n={runner[2]})" if runner else "—",
+            )
+        )
+    return rows

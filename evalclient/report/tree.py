@@ -1,0 +1,265 @@
+"""What a results tree holds, read once for every report: the run's plan (manifest.json), each combination's
+record, its per-sample verdicts and timings (predictions), and its repeated answers (the noise floor).
+
+Every combination the plan lists or a record exists for is here with a status: `complete`, `partial` and
+`failed` from its record (or from the manifest when the run recorded a failure without one), `missing` when
+the run stopped before it, `unreadable` when its metrics file cannot be read. Nothing missing is a zero.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evalclient.errors import ResultsError
+from evalclient.results.organizer import repeats_file
+from evalclient.results.record import CombinationRecord, load_record
+
+Key = tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    """One sample of a combination, as its predictions file stores it."""
+
+    id: str
+    answered: bool
+    verdict: dict[str, Any]
+    answer: Any
+    """What the model answered: the response text, or the chosen choice for log-likelihood tasks."""
+    ttft_ms: float | None
+    output_tokens: int | None
+
+
+@dataclass(frozen=True)
+class RepeatRow:
+    """One sample asked twice on the same deployment: first in the sweep, again at another concurrency."""
+
+    id: str
+    first_answer: Any
+    second_answer: Any
+    first_verdict: dict[str, Any]
+    second_verdict: dict[str, Any]
+    concurrency: int | None
+
+
+@dataclass
+class Combination:
+    """One model × preset × dataset of the tree."""
+
+    model: str
+    preset: str
+    dataset: str
+    status: str
+    record: CombinationRecord | None = None
+    reason: str | None = None
+    samples: list[SampleRow] | None = None
+    """None when the predictions file is absent or unreadable (the reason is in `notes`)."""
+    repeats: list[RepeatRow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> Key:
+        return self.model, self.preset, self.dataset
+
+    @property
+    def label(self) -> str:
+        return f"{self.model}/{self.preset}/{self.dataset}"
+
+
+@dataclass
+class ResultsTree:
+    """Everything the reports read from one results folder."""
+
+    base_dir: Path
+    manifest: dict[str, Any] | None
+    combinations: dict[Key, Combination]
+
+    @property
+    def run_status(self) -> str | None:
+        return None if self.manifest is None else str(self.manifest.get("status"))
+
+    def with_status(self, *statuses: str) -> list[Combination]:
+        return [c for c in self.combinations.values() if c.status in statuses]
+
+    @property
+    def models(self) -> list[str]:
+        return self._ordered(0)
+
+    @property
+    def presets(self) -> list[str]:
+        return self._ordered(1)
+
+    @property
+    def datasets(self) -> list[str]:
+        from evalclient.tasks import task_names
+
+        order = task_names()
+        names = self._ordered(2)
+        return sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
+
+    def _ordered(self, part: int) -> list[str]:
+        """Names in the order of the run's plan, then the others alphabetically."""
+        planned = [k[part] for k in _planned(self.manifest)]
+        names = {k[part] for k in self.combinations}
+        return sorted(names, key=lambda n: (planned.index(n) if n in planned else len(planned), n))
+
+
+def load_tree(base_dir: Path) -> ResultsTree:
+    """Read the tree at `base_dir`; ResultsError when it holds neither a manifest nor a metrics file."""
+    detailed = base_dir / "metrics" / "detailed"
+    files = sorted(detailed.glob("*.json")) if detailed.is_dir() else []
+    manifest = _manifest(base_dir / "manifest.json")
+    if manifest is None and not files:
+        raise ResultsError(
+            f"no results in {base_dir} (neither manifest.json nor metrics/detailed/*.json)",
+            "pass --output with the folder a run wrote, or run `evalclient run` first",
+        )
+    combinations: dict[Key, Combination] = {}
+    for model, preset, dataset in _planned(manifest):
+        combinations[(model, preset, dataset)] = Combination(model, preset, dataset, "missing")
+    unreadable: dict[str, str] = {}
+    for path in files:
+        try:
+            record = load_record(path)
+        except ResultsError as exc:
+            unreadable[path.stem] = exc.message
+            continue
+        combo = Combination(record.model, record.preset, record.dataset, record.status, record, record.reason)
+        combo.samples = _samples(base_dir, record, combo.notes)
+        combo.repeats = _repeats(base_dir, record, combo.notes)
+        combinations[record.key] = combo
+    presets = {k[1] for k in combinations}
+    for stem, message in unreadable.items():
+        key = _key_from_name(stem, combinations, presets)
+        combinations[key] = Combination(*key, status="unreadable", reason=message)
+    _apply_manifest_outcomes(manifest, combinations)
+    return ResultsTree(base_dir, manifest, combinations)
+
+
+def _manifest(path: Path) -> dict[str, Any] | None:
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ResultsError(
+            f"cannot read {path}: {exc}", "delete it to report only the metrics files that exist"
+        ) from None
+    return data if isinstance(data, dict) else None
+
+
+def _planned(manifest: dict[str, Any] | None) -> list[Key]:
+    keys: list[Key] = []
+    for deployment in (manifest or {}).get("plan") or []:
+        for dataset in deployment.get("datasets") or {}:
+            keys.append((str(deployment["model"]), str(deployment["preset"]), str(dataset)))
+    return keys
+
+
+def _apply_manifest_outcomes(manifest: dict[str, Any] | None, combinations: dict[Key, Combination]) -> None:
+    """A combination the run recorded as failed without writing a record is failed, with its reason; a
+    record older than the latest run's failure says so."""
+    if manifest is None:
+        return
+    for name, outcome in (manifest.get("combinations") or {}).items():
+        parts = str(name).split("/")
+        combo = combinations.get((parts[0], parts[1], parts[2])) if len(parts) == 3 else None
+        if combo is None or not isinstance(outcome, dict):
+            continue
+        status, reason = outcome.get("status"), _first_line(outcome.get("error"))
+        if combo.status == "missing" and status in ("failed", "partial"):
+            combo.status = str(status)
+            combo.reason = reason or "no reason recorded"
+        elif (
+            combo.record is not None and status == "failed" and combo.record.run_id != manifest.get("run_id")
+        ):
+            combo.notes.append(
+                f"the latest run failed it ({reason}); shown: the record of run {combo.record.run_id}"
+            )
+
+
+def _samples(base_dir: Path, record: CombinationRecord, notes: list[str]) -> list[SampleRow] | None:
+    if record.predictions_file is None:
+        notes.append("no predictions file recorded")
+        return None
+    path = base_dir / record.predictions_file
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        rows = [json.loads(line) for line in lines if line.strip()]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        notes.append(f"predictions {record.predictions_file} unreadable: {exc}")
+        return None
+    return [_sample_row(row) for row in rows if isinstance(row, dict)]
+
+
+def _sample_row(row: dict[str, Any]) -> SampleRow:
+    verdict = row.get("score") if isinstance(row.get("score"), dict) else {}
+    completions = [c for c in row.get("completions") or [] if isinstance(c, dict)]
+    ttft = next((c["ttft_ms"] for c in completions if isinstance(c.get("ttft_ms"), int | float)), None)
+    generated = [
+        c["completion_tokens"]
+        for c in completions
+        if c.get("kind") in ("chat", "generate") and isinstance(c.get("completion_tokens"), int)
+    ]
+    return SampleRow(
+        id=str(row.get("id")),
+        answered=row.get("error") is None and row.get("solver_error") is None,
+        verdict=dict(verdict or {}),
+        answer=answer_of(row.get("response"), verdict or {}),
+        ttft_ms=float(ttft) if ttft is not None else None,
+        output_tokens=sum(generated) if generated else None,
+    )
+
+
+def answer_of(response: Any, verdict: dict[str, Any]) -> Any:
+    """The answer to compare between two askings: the text, and the choice a log-likelihood task picked."""
+    return response, verdict.get("predicted"), verdict.get("predicted_norm")
+
+
+def _repeats(base_dir: Path, record: CombinationRecord, notes: list[str]) -> list[RepeatRow]:
+    path = repeats_file(base_dir, record.model, record.preset, record.dataset)
+    if not path.exists():
+        return []
+    try:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        notes.append(f"repeated answers {path.name} unreadable: {exc}")
+        return []
+    current = [r for r in rows if isinstance(r, dict) and r.get("fingerprint") == record.fingerprint]
+    if len(current) < len(rows):
+        notes.append(f"{len(rows) - len(current)} repeated answers of another configuration ignored")
+    return [
+        RepeatRow(
+            id=str(r.get("id")),
+            first_answer=answer_of(r.get("first_response"), r.get("first_score") or {}),
+            second_answer=answer_of(r.get("response"), r.get("score") or {}),
+            first_verdict=dict(r.get("first_score") or {}),
+            second_verdict=dict(r.get("score") or {}),
+            concurrency=r.get("concurrency"),
+        )
+        for r in current
+        if r.get("error") is None
+    ]
+
+
+def _key_from_name(stem: str, known: dict[Key, Combination], presets: set[str]) -> Key:
+    """model, preset, dataset of an unreadable metrics file <model>_<preset>_<dataset>.json, by the dataset
+    names of the registry and the presets of the tree ("?" where the name does not say)."""
+    from evalclient.tasks import task_names
+
+    for key in known:
+        if "_".join(key) == stem:
+            return key
+    dataset = next((d for d in task_names() if stem.endswith("_" + d)), None)
+    if dataset is None:
+        return stem, "?", "?"
+    rest = stem[: -len(dataset) - 1]
+    preset = next((p for p in sorted(presets, key=len, reverse=True) if rest.endswith("_" + p)), None)
+    return (rest[: -len(preset) - 1], preset, dataset) if preset else (rest, "?", dataset)
+
+
+def _first_line(text: Any) -> str:
+    return str(text).splitlines()[0] if text else ""
