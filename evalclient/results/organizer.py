@@ -78,6 +78,10 @@ class ResultsOrganizer:
             views.append(view)
         return views
 
+    def judgments_path(self, model: str, preset: str, dataset: str) -> Path:
+        """The judge's answers for a judged dataset (mt_bench, alpaca_eval), beside the predictions."""
+        return self.base_dir / "predictions" / "judgments" / f"{model}_{preset}_{dataset}.jsonl"
+
     def detailed_metrics_path(self, model: str, preset: str, dataset: str) -> Path:
         return self.base_dir / "metrics" / "detailed" / f"{model}_{preset}_{dataset}.json"
 
