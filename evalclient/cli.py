@@ -591,6 +591,11 @@ def _judge(ctx: click.Context, opts: dict[str, Any]) -> int:
         presets=[p.strip() for p in presets.split(",")] if presets else None,
         datasets=datasets,
     )
+    if not records:
+        raise UsageError(
+            f"no stored mt_bench or alpaca_eval answers to judge in {results.base_dir}",
+            "run the sweep with those datasets first, or pass --output with its results folder",
+        )
     if settings.endpoint:
         identity, opener = endpoint_judge(settings)
     else:
