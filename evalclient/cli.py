@@ -735,6 +735,7 @@ def datasets() -> None:
 @click.pass_context
 def datasets_fetch(ctx: click.Context, names: str | None, output: Path | None) -> None:
     """Download the pinned hub splits into the cache, for offline runs later."""
+    from evalclient.judge.data import fetch_judge_files
     from evalclient.results import ResultsOrganizer
     from evalclient.tasks import DatasetManager, task_names
 
@@ -746,6 +747,9 @@ def datasets_fetch(ctx: click.Context, names: str | None, output: Path | None) -
     for name in selected:
         try:
             out.print(f"{name}: {len(manager.rows(name))} rows cached in {cache}")
+            judge_file = fetch_judge_files(name, cache)
+            if judge_file is not None:
+                out.print(f"{name}: judge data cached as {judge_file}")
         except EvalClientError as exc:
             failed += 1
             err.print(f"[red]{name}:[/red] {exc}", soft_wrap=True)

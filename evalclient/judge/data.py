@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,7 +22,7 @@ from evalclient.errors import DatasetError
 from evalclient.tasks.base import Sample
 from evalclient.tasks.mt_bench_prompts import NEED_REFERENCE
 from evalclient.tasks.mt_bench_references import FILE_NAME as REFERENCES_FILE
-from evalclient.tasks.mt_bench_references import load_references, reference_for
+from evalclient.tasks.mt_bench_references import SOURCE_URL, load_references, reference_for
 
 DIFFICULTY_FILE = "alpaca_eval.instruction_difficulty.csv"
 DIFFICULTY_REPO = ("tatsu-lab/alpaca_eval", "instruction_difficulty.csv")
@@ -77,6 +78,44 @@ def with_difficulty(samples: Sequence[Sample], path: Path | None) -> list[Sample
         replace(s, row={**s.row, "instruction_difficulty": difficulty[s.id]}) if s.id in difficulty else s
         for s in samples
     ]
+
+
+def fetch_judge_files(dataset: str, cache_dir: Path) -> Path | None:
+    """Download the dataset's judge data into `cache_dir` (`evalclient datasets fetch`); None when it has
+    none. MT-Bench's references come from FastChat's repository at a pinned commit, AlpacaEval's difficulty
+    from its hub dataset."""
+    if dataset == "mt_bench":
+        target = cache_dir / REFERENCES_FILE
+        _download(SOURCE_URL, target)
+        load_references(target)  # a readable file, or DatasetError naming it
+        return target
+    if dataset == "alpaca_eval":
+        target = cache_dir / DIFFICULTY_FILE
+        try:
+            from huggingface_hub import hf_hub_download
+
+            downloaded = hf_hub_download(DIFFICULTY_REPO[0], DIFFICULTY_REPO[1], repo_type="dataset")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(Path(downloaded).read_bytes())
+        except Exception as exc:
+            raise DatasetError(
+                f"cannot download {DIFFICULTY_REPO[1]} of {DIFFICULTY_REPO[0]}: {exc}"
+            ) from None
+        load_difficulty(target)
+        return target
+    return None
+
+
+def _download(url: str, target: Path) -> None:
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            body = response.read()
+    except OSError as exc:
+        raise DatasetError(
+            f"cannot download {url}: {exc}", "copy the file by hand (see the README)"
+        ) from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(body)
 
 
 def load_difficulty(path: Path) -> dict[str, float]:

@@ -13,7 +13,16 @@ from evalclient.results import CombinationRecord, ResultsOrganizer
 from evalclient.results.atomic import atomic_write_bytes
 
 # The score shown first for a dataset: its headline metric where it has one, else accuracy.
-HEADLINE_ORDER = ("pass@1", "acc_norm", "mc2", "win_rate", "ast_accuracy", "accuracy", "exact_match")
+HEADLINE_ORDER = (
+    "pass@1",
+    "acc_norm",
+    "mc2",
+    "mt_bench_score",
+    "win_rate",
+    "ast_accuracy",
+    "accuracy",
+    "exact_match",
+)
 COLUMNS = (
     "model",
     "preset",
