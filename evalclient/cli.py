@@ -241,7 +241,11 @@ def eval_all(ctx: click.Context, samples: int | str | None, output: Path | None,
         judge = largest_model(config, config.sweep.models)
         err.print(f"judge phase: {judge.key}, the largest model of the sweep (a self-judge)")
         judge_opts = {"output": output, "judge_model": judge.key, "gpus": opts["gpus"], "quiet": quiet}
-        failed += _judge(ctx, judge_opts)
+        try:
+            failed += _judge(ctx, judge_opts)
+        except EvalClientError as exc:  # the sweep's results stand; the judge phase can be rerun alone
+            err.print(f"[red]judge phase:[/red] {exc}; rerun with `evalclient judge`", soft_wrap=True)
+            failed += 1
     if failed:
         sys.exit(1)
 
