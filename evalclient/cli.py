@@ -248,10 +248,24 @@ def eval_all(
         "gpus": ",".join(str(g) for g in gpus),
         "repeat_subset": config.sweep.repeat_subset if repeat_subset is None else repeat_subset,
     }
-    _run_selected(ctx, opts)
+    failed = _run_selected(ctx, opts, exit_on_failure=False)
+    if any(d in ready for d in ("mt_bench", "alpaca_eval")):
+        from evalclient.judge import largest_model
+
+        judge = largest_model(config, config.sweep.models)
+        err.print(f"judge phase: {judge.key}, the largest model of the sweep (a self-judge)")
+        judge_opts = {"output": output, "judge_model": judge.key, "gpus": opts["gpus"], "quiet": quiet}
+        try:
+            failed += _judge(ctx, judge_opts)
+        except EvalClientError as exc:  # the sweep's results stand; the judge phase can be rerun alone
+            err.print(f"[red]judge phase:[/red] {exc}; rerun with `evalclient judge`", soft_wrap=True)
+            failed += 1
+    if failed:
+        sys.exit(1)
 
 
-def _run_selected(ctx: click.Context, opts: dict[str, Any]) -> None:
+def _run_selected(ctx: click.Context, opts: dict[str, Any], *, exit_on_failure: bool = True) -> int:
+    """Run the selection; the number of combinations not complete (exit code 1 unless told not to)."""
     from evalclient.runner import RunOptions
 
     config = _config(ctx)
@@ -272,7 +286,10 @@ def _run_selected(ctx: click.Context, opts: dict[str, Any]) -> None:
         memory_limit=config.sweep.engine.memory_limit,
         repeat_subset=opts.get("repeat_subset") or 0,
     )
-    _execute(config, plan, options, quiet=bool(opts.get("quiet")))
+    failed = _execute(config, plan, options, quiet=bool(opts.get("quiet")))
+    if failed and exit_on_failure:
+        sys.exit(1)
+    return failed
 
 
 def _fixed(concurrency: int | str) -> int | None:
@@ -292,7 +309,8 @@ def _data_files(plan: Plan, data_file: Path | None) -> dict[str, Path]:
     return {names.pop(): data_file}
 
 
-def _execute(config: Config, plan: Plan, options: RunOptions, *, quiet: bool) -> None:
+def _execute(config: Config, plan: Plan, options: RunOptions, *, quiet: bool) -> int:
+    """Run the plan and print the summary; the number of combinations not complete (each listed)."""
     from evalclient.progress import Progress
     from evalclient.report import render_summary, summary_rows
     from evalclient.results.lock import RunLock
@@ -326,7 +344,7 @@ def _execute(config: Config, plan: Plan, options: RunOptions, *, quiet: bool) ->
             first = (outcome.error or "").splitlines()[0] if outcome.error else ""
             where = f"{outcome.model}/{outcome.preset}/{outcome.dataset}"
             err.print(f"  {where} {outcome.status}: {first}", soft_wrap=True, highlight=False)
-        sys.exit(1)
+    return len(summary.failed)
 
 
 async def _with_signals(work: Any) -> Any:
@@ -522,6 +540,157 @@ def _report(config: Config, base_dir: Path, compare: Sequence[Path]) -> None:
 
 
 @cli.command()
+@click.option("--output", type=click.Path(path_type=Path), help="Results folder (default: the sweep's).")
+@click.option(
+    "--judge-endpoint",
+    help="URL of an OpenAI-compatible server to judge with (key: $EVALCLIENT_JUDGE_API_KEY).",
+)
+@click.option(
+    "--judge-endpoint-model", help="Model name to send to the endpoint (default: the first it lists)."
+)
+@click.option(
+    "--judge-model", help="A models.yaml model to deploy as the judge (default: the sweep's largest)."
+)
+@click.option("--judge-preset", help="Preset of the judge deployment (default: the sweep's first).")
+@click.option("--engine", type=_engines(), help="Engine of the judge deployment.")
+@click.option("--image", help="Engine image of the judge deployment.")
+@click.option(
+    "--gpus", default="auto", show_default=True, help="GPUs for the judge deployment: 0,1 | auto | none."
+)
+@click.option("--models", help="Only the answers of these models (comma list).")
+@click.option("--presets", help="Only the answers served with these presets (comma list).")
+@click.option(
+    "--datasets", default="mt_bench,alpaca_eval", show_default=True, help="Judged datasets to grade."
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Folder of <dataset>.jsonl|json|parquet rows (and the judge data files) for offline runs.",
+)
+@click.option(
+    "--mt-bench-references",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="FastChat's data/mt_bench/reference_answer/gpt-4.jsonl (to grade math, reasoning, coding).",
+)
+@click.option(
+    "--instruction-difficulty",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="AlpacaEval's instruction_difficulty.csv (for the length-controlled win rate).",
+)
+@click.option("--concurrency", type=click.IntRange(min=1), help="Judge requests in flight.")
+@click.option("--quiet", is_flag=True, help="No progress output.")
+@click.pass_context
+def judge(ctx: click.Context, /, **opts: Any) -> None:
+    """Grade the stored mt_bench and alpaca_eval answers with a judge (resumes: nothing is judged twice).
+
+    The judge is an endpoint (--judge-endpoint), a models.yaml model deployed for it (--judge-model), or by
+    default the largest model of the sweep (a self-judge: not comparable to GPT-4-judged leaderboards)."""
+    if _judge(ctx, opts):
+        sys.exit(1)
+
+
+def _judge(ctx: click.Context, opts: dict[str, Any]) -> int:
+    """The judge phase on a results folder; the number of combinations not fully judged."""
+    from evalclient.judge import (
+        JUDGED_DATASETS,
+        JudgeData,
+        JudgeSettings,
+        deployment_judge,
+        endpoint_judge,
+        judge_results,
+        judged_records,
+        largest_model,
+    )
+    from evalclient.results import ResultsOrganizer
+    from evalclient.results.lock import RunLock
+
+    config = _config(ctx)
+    if opts.get("judge_endpoint") and opts.get("judge_model"):
+        raise UsageError("--judge-endpoint and --judge-model exclude each other", "pass one judge")
+    datasets = [
+        d.strip() for d in (opts.get("datasets") or ",".join(JUDGED_DATASETS)).split(",") if d.strip()
+    ]
+    unjudged = [d for d in datasets if d not in JUDGED_DATASETS]
+    if unjudged:
+        raise UsageError(
+            f"not judged datasets: {', '.join(unjudged)}", f"judged: {', '.join(JUDGED_DATASETS)}"
+        )
+    engine = opts.get("engine") or config.sweep.engine.kind
+    image = opts.get("image") or (config.sweep.engine.image if engine == config.sweep.engine.kind else None)
+    model = opts.get("judge_model")
+    if not opts.get("judge_endpoint") and not model:
+        model = largest_model(config, config.sweep.models).key
+    settings = JudgeSettings(
+        endpoint=opts.get("judge_endpoint"),
+        endpoint_model=opts.get("judge_endpoint_model"),
+        model=model,
+        preset=opts.get("judge_preset") or config.sweep.presets[0],
+        engine=engine,
+        image=image,
+        gpus=() if opts.get("judge_endpoint") else _parse_gpus(opts.get("gpus") or "auto"),
+        local_simulator=bool(opts.get("local_simulator")),
+        concurrency=opts.get("concurrency"),
+        request_timeout_s=config.sweep.client.request_timeout_s,
+        max_retries=config.sweep.client.max_retries,
+        ready_timeout_s=config.sweep.ready_timeout_s,
+        memory_limit=config.sweep.engine.memory_limit,
+    )
+    results = ResultsOrganizer(opts.get("output") or Path(config.sweep.output))
+    run_id = "judge-" + time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    models = opts.get("models")
+    presets = opts.get("presets")
+    records = judged_records(
+        results,
+        models=[m.strip() for m in models.split(",")] if models else None,
+        presets=[p.strip() for p in presets.split(",")] if presets else None,
+        datasets=datasets,
+    )
+    if not records:
+        raise UsageError(
+            f"no stored mt_bench or alpaca_eval answers to judge in {results.base_dir}",
+            "run the sweep with those datasets first, or pass --output with its results folder",
+        )
+    if settings.endpoint:
+        identity, opener = endpoint_judge(settings)
+    else:
+        identity, opener = deployment_judge(config, settings, results, run_id, config.sweep.models)
+    data = JudgeData(
+        data_dir=opts.get("data_dir"),
+        cache_dir=results.datasets_cache,
+        references=opts.get("mt_bench_references"),
+        difficulty=opts.get("instruction_difficulty"),
+    )
+    quiet = bool(opts.get("quiet"))
+    with RunLock(results.base_dir, run_id):
+        err.print(f"judge {identity['name']}: {len(records)} combination(s) in {results.base_dir}")
+        if identity.get("note"):
+            err.print(f"[yellow]{identity['note']}[/yellow]")
+        summary = asyncio.run(
+            _with_signals(
+                judge_results(
+                    results,
+                    records,
+                    identity,
+                    opener,
+                    data,
+                    seed=config.sweep.seed,
+                    note=(lambda line: None) if quiet else (lambda line: err.print(line, soft_wrap=True)),
+                )
+            )
+        )
+        try:
+            _report(config, results.base_dir, ())
+        except Exception as exc:  # the judgments stand whatever happens here
+            err.print(
+                f"[yellow]the reports could not be rebuilt ({type(exc).__name__}: {exc})", soft_wrap=True
+            )
+    err.print(f"judge requests sent: {summary.sent}; judgments reused: {summary.reused}")
+    for outcome in summary.failed:
+        err.print(f"[red]  {outcome.key} {outcome.status}:[/red] {outcome.message}", soft_wrap=True)
+    return len(summary.failed)
+
+
+@cli.command()
 @click.option("--run", "run_id", help="Only the resources of this run id (see manifest.json).")
 @click.option("--all", "include_live", is_flag=True, help="Also the containers of runs that are still alive.")
 def cleanup(run_id: str | None, include_live: bool) -> None:
@@ -631,6 +800,7 @@ def datasets() -> None:
 @click.pass_context
 def datasets_fetch(ctx: click.Context, names: str | None, output: Path | None) -> None:
     """Download the pinned hub splits into the cache, for offline runs later."""
+    from evalclient.judge.data import fetch_judge_files
     from evalclient.results import ResultsOrganizer
     from evalclient.tasks import DatasetManager, task_names
 
@@ -642,6 +812,9 @@ def datasets_fetch(ctx: click.Context, names: str | None, output: Path | None) -
     for name in selected:
         try:
             out.print(f"{name}: {len(manager.rows(name))} rows cached in {cache}")
+            judge_file = fetch_judge_files(name, cache)
+            if judge_file is not None:
+                out.print(f"{name}: judge data cached as {judge_file}")
         except EvalClientError as exc:
             failed += 1
             err.print(f"[red]{name}:[/red] {exc}", soft_wrap=True)

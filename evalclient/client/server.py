@@ -46,8 +46,11 @@ class ServerClient:
         retry_wait_s: float = 0.5,
         health_path: str = "/health",
         on_dead: Callable[[str], None] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._headers = dict(headers or {})
+        """Sent with every request (e.g. an endpoint's Authorization); never logged or stored."""
         self.model = model
         self.concurrency = concurrency
         self.protocols = dict(protocols)
@@ -70,7 +73,9 @@ class ServerClient:
 
     async def __aenter__(self) -> ServerClient:
         connector = aiohttp.TCPConnector(limit=self.concurrency + 4, limit_per_host=self.concurrency + 4)
-        self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+        self._session = aiohttp.ClientSession(
+            connector=connector, timeout=self._timeout, headers=self._headers
+        )
         self._http = Transport(self._session, self.base_url, self.limit)
         if self._on_dead is not None:
             self._health = HealthGate(self._session, self.base_url + self._health_path, self._on_dead)

@@ -27,6 +27,9 @@ _ACC = Headline("acc", "correct", binary=True)
 _MC2 = Headline("mc2", "mc2", binary=False)
 _BLEU = Headline("bleu_score", "bleu", binary=False, scale=100.0)
 _PASS_AT_1 = Headline("pass@1", "correct", binary=True)
+_MT_BENCH = Headline("mt_bench_score", "mean_rating", binary=False, scale=10.0)
+_WIN_RATE = Headline("win_rate", "win", binary=False, scale=100.0)
+_AST = Headline("ast_accuracy", "correct", binary=True)
 
 # Per dataset, in order of preference: the first one the combination reports is its headline (generative
 # multiple choice reports `accuracy` only; log-likelihood reports acc_norm / acc / mc2 beside it).
@@ -39,6 +42,9 @@ HEADLINES: dict[str, tuple[Headline, ...]] = {
     "codet5": (_BLEU,),
     "humaneval": (_PASS_AT_1,),
     "mbpp": (_PASS_AT_1,),
+    "mt_bench": (_MT_BENCH,),
+    "alpaca_eval": (_WIN_RATE,),
+    "bfcl": (_AST, _ACCURACY),
 }
 _FALLBACK = (_PASS_AT_1, _ACC_NORM, _MC2, _ACCURACY, Headline("exact_match", "correct", binary=True))
 

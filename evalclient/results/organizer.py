@@ -83,6 +83,10 @@ class ResultsOrganizer:
         """The answers asked again for the noise floor (--repeat-subset)."""
         return repeats_file(self.base_dir, model, preset, dataset)
 
+    def judgments_path(self, model: str, preset: str, dataset: str) -> Path:
+        """The judge's answers for a judged dataset (mt_bench, alpaca_eval), beside the predictions."""
+        return self.base_dir / "predictions" / "judgments" / f"{model}_{preset}_{dataset}.jsonl"
+
     def detailed_metrics_path(self, model: str, preset: str, dataset: str) -> Path:
         return self.base_dir / "metrics" / "detailed" / f"{model}_{preset}_{dataset}.json"
 

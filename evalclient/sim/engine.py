@@ -175,8 +175,8 @@ class Engine:
         params = request.params
         self.metrics.observe("tgi_request_input_length", valid.input_length)
         self.metrics.observe("tgi_request_max_new_tokens", valid.max_new_tokens)
-        answer = self.rules.answer(request.match_text, self.config.model_id)
-        plan = plan_generation(answer, valid.max_new_tokens, params.stop, self.eos_text)
+        answer, first_top = self.rules.scripted(request.match_text, self.config.model_id)
+        plan = plan_generation(answer, valid.max_new_tokens, params.stop, self.eos_text, first_top)
         seq = Sequence(prompt_tokens=valid.input_length, max_new_tokens=valid.max_new_tokens, plan=plan)
         self.scheduler.submit(seq)
         seed = reported_seed(params.seed, params.sampling, request.inputs)

@@ -29,6 +29,8 @@ class OutToken:
     text: str
     logprob: float
     special: bool
+    top: tuple[tuple[str, float], ...] = ()
+    """Scripted alternatives (with their logprobs), most likely first; none: the token is its own top."""
 
     def as_json(self) -> dict[str, object]:
         """TGI's `Token` object."""
@@ -49,8 +51,25 @@ class Plan:
         return len(self.tokens)
 
 
-def plan_generation(answer: str, max_new_tokens: int, stop: Sequence[str], eos_text: str) -> Plan:
-    """Emit `answer` token by token until a stopping criterion holds (see the module docstring)."""
+def plan_generation(
+    answer: str,
+    max_new_tokens: int,
+    stop: Sequence[str],
+    eos_text: str,
+    first_top: tuple[tuple[str, float], ...] = (),
+) -> Plan:
+    """Emit `answer` token by token until a stopping criterion holds (see the module docstring);
+    `first_top` are the first token's scripted alternatives."""
+    plan = _plan(answer, max_new_tokens, stop, eos_text)
+    if not first_top or not plan.tokens:
+        return plan
+    first = plan.tokens[0]
+    logprob = dict(first_top).get(first.text, first.logprob)
+    scripted = OutToken(first.id, first.text, logprob, first.special, first_top)
+    return Plan((scripted, *plan.tokens[1:]), plan.text, plan.finish_reason)
+
+
+def _plan(answer: str, max_new_tokens: int, stop: Sequence[str], eos_text: str) -> Plan:
     pieces = tokenize(answer)
     tokens: list[OutToken] = []
     text = ""

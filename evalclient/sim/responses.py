@@ -69,13 +69,30 @@ def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
     }
 
 
-def logprobs_json(tokens: list[OutToken]) -> dict[str, Any]:
-    """OpenAI `logprobs` of a choice."""
-    return {"content": [{"token": t.text, "logprob": t.logprob, "top_logprobs": []} for t in tokens]}
+def logprobs_json(tokens: list[OutToken], top_n: int | None = None) -> dict[str, Any]:
+    """OpenAI `logprobs` of a choice; `top_logprobs` holds the `top_n` most likely tokens (the scripted
+    alternatives, else the token itself) when asked for."""
+    return {
+        "content": [
+            {"token": t.text, "logprob": t.logprob, "top_logprobs": _top(t, top_n or 0)} for t in tokens
+        ]
+    }
+
+
+def _top(token: OutToken, top_n: int) -> list[dict[str, Any]]:
+    pairs = token.top or ((token.text, token.logprob),)
+    return [{"token": text, "logprob": logprob} for text, logprob in pairs[:top_n]]
 
 
 def chat_completion(
-    *, model: str, fingerprint: str, message: dict[str, Any], plan: Plan, prompt_tokens: int, logprobs: bool
+    *,
+    model: str,
+    fingerprint: str,
+    message: dict[str, Any],
+    plan: Plan,
+    prompt_tokens: int,
+    logprobs: bool,
+    top_n: int | None = None,
 ) -> dict[str, Any]:
     """A non-streamed chat completion (TGI leaves `id` empty)."""
     return {
@@ -88,7 +105,7 @@ def chat_completion(
             {
                 "index": 0,
                 "message": message,
-                "logprobs": logprobs_json(list(plan.tokens)) if logprobs else None,
+                "logprobs": logprobs_json(list(plan.tokens), top_n) if logprobs else None,
                 "finish_reason": chat_finish_reason(plan.finish_reason),
             }
         ],

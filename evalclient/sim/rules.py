@@ -7,9 +7,12 @@ Format::
       - match: "capital of France"                 # regex, re.search with DOTALL on the prompt text
         response: "The capital of France is Paris."
         model: "Qwen2\\.5"                          # optional regex on --model-id
+        top_logprobs: {"m": -0.1, "M": -2.4}       # optional: the first token's alternatives (a judge's)
 
-The first matching rule wins. Without a match (and without `default`) the answer is derived from a hash
-of the prompt, e.g. "I am not certain. The answer is 37.", so numeric extraction has something to find.
+The first matching rule wins. `top_logprobs` scripts what a request asking for logprobs gets as the first
+generated token's top alternatives (the token itself gets its logprob from there when it is listed).
+Without a match (and without `default`) the answer is derived from a hash of the prompt, e.g. "I am not
+certain. The answer is 37.", so numeric extraction has something to find.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 
 import yaml
 
-_RULE_KEYS = {"match", "response", "model"}
+_RULE_KEYS = {"match", "response", "model", "top_logprobs"}
 _IGNORED_RULE_KEYS = {"name", "id", "comment", "description"}
 _TOP_KEYS = {"rules", "default"}
 _IGNORED_TOP_KEYS = {"version", "description", "comment"}
@@ -44,6 +47,7 @@ class Rule:
     match: re.Pattern[str]
     response: str
     model: re.Pattern[str] | None = None
+    top_logprobs: tuple[tuple[str, float], ...] = ()
 
     def applies(self, prompt: str, model_id: str) -> bool:
         """Whether this rule answers `prompt` for `model_id`."""
@@ -62,12 +66,16 @@ class RuleSet:
 
     def answer(self, prompt: str, model_id: str) -> str:
         """The first matching rule's response, else the default, else a hash-derived answer."""
+        return self.scripted(prompt, model_id)[0]
+
+    def scripted(self, prompt: str, model_id: str) -> tuple[str, tuple[tuple[str, float], ...]]:
+        """The answer and the first token's scripted alternatives (none without a matching rule)."""
         for rule in self.rules:
             if rule.applies(prompt, model_id):
-                return rule.response
+                return rule.response, rule.top_logprobs
         if self.default is not None:
-            return self.default
-        return fallback_answer(prompt)
+            return self.default, ()
+        return fallback_answer(prompt), ()
 
 
 def fallback_answer(prompt: str) -> str:
@@ -129,7 +137,21 @@ def _parse_rule(entry: Any, where: str) -> Rule:
         match=_compile(entry["match"], f"{where}.match", re.DOTALL),
         response=entry["response"],
         model=None if model is None else _compile(model, f"{where}.model", 0),
+        top_logprobs=_top_logprobs(entry.get("top_logprobs"), f"{where}.top_logprobs"),
     )
+
+
+def _top_logprobs(value: Any, where: str) -> tuple[tuple[str, float], ...]:
+    """A mapping token -> logprob (<= 0), most likely first."""
+    if value is None:
+        return ()
+    valid = isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool) and v <= 0
+        for k, v in value.items()
+    )
+    if not valid:
+        raise RulesError(f"{where}: must map tokens to logprobs (numbers <= 0)")
+    return tuple(sorted(((k, float(v)) for k, v in value.items()), key=lambda pair: -pair[1]))
 
 
 def _compile(pattern: str, where: str, flags: int) -> re.Pattern[str]:

@@ -155,6 +155,7 @@ class SimServer:
             plan=job.plan,
             prompt_tokens=job.valid.input_length,
             logprobs=chat.logprobs,
+            top_n=chat.gen.params.top_n_tokens,
         )
         return web.json_response(body, headers=timing_headers(job, timings))
 

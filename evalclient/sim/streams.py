@@ -153,7 +153,7 @@ class ChatStream:
         else:
             delta = {"role": "assistant", "content": "" if token.special else token.text}
         finish = chat_finish_reason(job.plan.finish_reason) if last else None
-        logprobs = logprobs_json([token]) if self.chat.logprobs else None
+        logprobs = logprobs_json([token], self.chat.gen.params.top_n_tokens) if self.chat.logprobs else None
         return self._base_chunk(delta, finish, logprobs, None)
 
     def _base_chunk(

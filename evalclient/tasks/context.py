@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from evalclient.client.completion import Completion
+from evalclient.client.requests import ChatRequest
 from evalclient.errors import EvalClientError
 
 T = TypeVar("T")
@@ -84,12 +86,35 @@ class CodeSandbox(Protocol):
     ) -> list[ExecutionResult]: ...
 
 
+@dataclass(frozen=True)
+class JudgeItem:
+    """One request to the judge: `key` names it within its combination (e.g. `81/turn2`), `meta` is what the
+    scorer needs back with the judgment (turn, category, prompt name, order), stored beside the raw answer."""
+
+    key: str
+    sample_id: str
+    request: ChatRequest
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Judgment:
+    """The judge's answer to one item (`completion.error` set when the request failed); `reused` when it
+    came from the judgments stored by an earlier `evalclient judge`."""
+
+    item: JudgeItem
+    completion: Completion
+    reused: bool = False
+
+
 class Judge(Protocol):
-    """Another model that grades stored answers; `name` is recorded."""
+    """Another model that grades stored answers. `identity` is recorded with the scores (name, model, kind,
+    whether it is a self-judge); `grade` answers every item, reusing judgments stored earlier."""
 
-    name: str
+    @property
+    def identity(self) -> dict[str, Any]: ...
 
-    async def grade(self, prompts: Sequence[Sequence[dict[str, Any]]]) -> list[str | None]: ...
+    async def grade(self, items: Sequence[JudgeItem]) -> list[Judgment]: ...
 
 
 @dataclass
@@ -112,6 +137,6 @@ class ScoreContext:
         if self.judge is None:
             raise EvalClientError(
                 f"{task} is graded by a judge model and none was given",
-                "run `evalclient judge` after the sweep",
+                "run `evalclient judge` on the results folder after the sweep",
             )
         return self.judge

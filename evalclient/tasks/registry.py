@@ -11,6 +11,7 @@ presets/sweep.yaml alone.
 from __future__ import annotations
 
 from evalclient.errors import UsageError
+from evalclient.tasks.alpaca_eval import ALPACA_EVAL
 from evalclient.tasks.arc import ARC_CHALLENGE
 from evalclient.tasks.base import HubSource, TaskSpec
 from evalclient.tasks.codet5 import CODET5
@@ -19,6 +20,7 @@ from evalclient.tasks.humaneval import HUMANEVAL, HUMANEVAL_COMPLETION
 from evalclient.tasks.math import GSM8K
 from evalclient.tasks.mbpp import MBPP, MBPP_COMPLETION, MBPP_SANITIZED
 from evalclient.tasks.mmlu import MMLU
+from evalclient.tasks.mt_bench import MT_BENCH
 from evalclient.tasks.truthfulqa import TRUTHFULQA
 
 # Commit pins, with where they were seen:
@@ -29,25 +31,9 @@ from evalclient.tasks.truthfulqa import TRUTHFULQA
 #  cais/mmlu c30699e8…         inspect_evals 0.20.0 mmlu.py; Aleph-Alpha lock file
 #  truthful_qa 741b8276…       inspect_evals v0.23.0 truthfulqa.py
 #  BFCL 61fc0608…              a BFCL adapter pinned with bfcl-eval 2025.12.17 (holds BFCL_v3_simple.json)
-#  gsm8k / arc: see math.py and multiple_choice.py (inspect_evals pins); humaneval / mbpp: their modules.
+#  gsm8k / arc: see math.py and multiple_choice.py (inspect_evals pins); humaneval / mbpp: their modules;
+#  mt_bench / alpaca_eval: mt_bench.py and alpaca_eval.py.
 _DECLARED: tuple[TaskSpec, ...] = (
-    # The hub copy names FastChat's question_id `prompt_id`.
-    TaskSpec(
-        name="mt_bench",
-        family="instruction_following",
-        source=HubSource(
-            "HuggingFaceH4/mt_bench_prompts", None, "train", "e3a795c5e9a82ee40611c416b8a7786c73198991"
-        ),
-        required_fields=("prompt_id", "prompt", "category"),
-        id_field="prompt_id",
-    ),
-    # The repo's loading script no longer runs under datasets>=4; its data file loads directly.
-    TaskSpec(
-        name="alpaca_eval",
-        family="instruction_following",
-        source=HubSource("tatsu-lab/alpaca_eval", None, "train", "main", data_files="alpaca_eval.json"),
-        required_fields=("instruction", "output"),
-    ),
     TaskSpec(
         name="bfcl",
         family="function_calling",
@@ -86,7 +72,18 @@ SWEEP_ORDER: tuple[str, ...] = (
     "toolllama",
 )
 
-_IMPLEMENTED = (HUMANEVAL, MBPP, CODET5, GSM8K, ARC_CHALLENGE, HELLASWAG, MMLU, TRUTHFULQA)
+_IMPLEMENTED = (
+    HUMANEVAL,
+    MBPP,
+    CODET5,
+    GSM8K,
+    ARC_CHALLENGE,
+    HELLASWAG,
+    MT_BENCH,
+    ALPACA_EVAL,
+    MMLU,
+    TRUTHFULQA,
+)
 _TASKS: dict[str, TaskSpec] = {t.name: t for t in (*_DECLARED, *_IMPLEMENTED)}
 assert set(_TASKS) == set(SWEEP_ORDER), "every dataset of the sweep is declared once"
 

@@ -163,3 +163,17 @@ def test_data_file_feeds_the_run(tmp_path: Path, fixtures_dir: Path) -> None:
     assert result.returncode == 1
     assert "gsm8k.jsonl" in result.stderr
     assert "answer" in result.stderr
+
+
+def test_judge_with_nothing_stored_says_so(tmp_path: Path) -> None:
+    line = _one_error_line(_cli("judge", "--output", str(tmp_path), "--judge-endpoint", "http://127.0.0.1:9"))
+    assert "no stored mt_bench or alpaca_eval answers to judge" in line
+
+
+def test_judge_takes_one_judge_and_judged_datasets_only(tmp_path: Path) -> None:
+    both = _cli(
+        "judge", "--output", str(tmp_path), "--judge-endpoint", "http://x", "--judge-model", "qwen3_14b"
+    )
+    assert "--judge-endpoint and --judge-model exclude each other" in _one_error_line(both)
+    gsm8k = _cli("judge", "--output", str(tmp_path), "--judge-endpoint", "http://x", "--datasets", "gsm8k")
+    assert "not judged datasets: gsm8k" in _one_error_line(gsm8k)

@@ -1,0 +1,168 @@
+"""The judge phase (`evalclient judge`): grade the stored answers of mt_bench and alpaca_eval combinations.
+
+For each selected combination record (not failed, with predictions), the stored predictions are read back
+(never regenerated), joined to their dataset rows, and scored by the task's scorer with a judge in its
+context; judgments already stored by the same judge are reused, so a second call sends nothing. The record's
+dataset_metrics get the judged scores, the judge's identity and the judgments file; its status (which
+reflects generation) is unchanged. Each prediction row's `score` gets the sample's verdict.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+from evalclient.errors import DatasetError, EvalClientError, UsageError
+from evalclient.judge.data import JudgeData
+from evalclient.judge.session import JudgeSession, Opener
+from evalclient.judge.store import JudgmentStore
+from evalclient.results import CombinationRecord, ResultsOrganizer
+from evalclient.tasks.context import ScoreContext
+from evalclient.tasks.manager import DatasetManager
+from evalclient.tasks.offline_scoring import read_predictions
+from evalclient.tasks.registry import get_task
+
+JUDGED_DATASETS = ("mt_bench", "alpaca_eval")
+log = logging.getLogger("evalclient.judge")
+
+
+@dataclass
+class JudgeOutcome:
+    """What became of one combination: judged, incomplete (some judge requests failed) or failed."""
+
+    key: str
+    status: str
+    message: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class JudgeSummary:
+    judge: dict[str, Any]
+    outcomes: list[JudgeOutcome] = field(default_factory=list)
+    sent: int = 0
+    reused: int = 0
+
+    @property
+    def failed(self) -> list[JudgeOutcome]:
+        return [o for o in self.outcomes if o.status != "judged"]
+
+
+def judged_records(
+    results: ResultsOrganizer,
+    models: Sequence[str] | None = None,
+    presets: Sequence[str] | None = None,
+    datasets: Sequence[str] = JUDGED_DATASETS,
+) -> list[CombinationRecord]:
+    """The stored records to judge: the selected judged datasets, not failed, with predictions."""
+    return [
+        r
+        for r in results.iter_combinations()
+        if r.dataset in datasets
+        and (models is None or r.model in models)
+        and (presets is None or r.preset in presets)
+        and r.status != "failed"
+        and r.predictions_file
+    ]
+
+
+async def judge_results(
+    results: ResultsOrganizer,
+    records: Sequence[CombinationRecord],
+    identity: dict[str, Any],
+    opener: Opener,
+    data: JudgeData,
+    *,
+    seed: int = 1234,
+    note: Callable[[str], None] = lambda line: None,
+) -> JudgeSummary:
+    """Judge every record in turn with one judge (started on the first request that must be sent)."""
+    if not records:
+        raise UsageError(
+            f"no stored mt_bench or alpaca_eval answers to judge in {results.base_dir}",
+            "run the sweep with those datasets first, or pass --output with its results folder",
+        )
+    manager = DatasetManager(data.data_dir, data.cache_dir, seed)
+    summary = JudgeSummary(identity)
+    async with AsyncExitStack() as stack:
+        session = JudgeSession(identity, opener, stack)
+        for record in records:
+            key = f"{record.model}/{record.preset}/{record.dataset}"
+            try:
+                outcome = await _judge_record(results, record, session, manager, data)
+            except EvalClientError as exc:
+                log.error("judging %s failed: %s", key, exc)
+                outcome = JudgeOutcome(key, "failed", str(exc))
+            note(f"{'✓' if outcome.status == 'judged' else '✗'} {key}: {outcome.message}")
+            summary.outcomes.append(outcome)
+        summary.sent, summary.reused = session.sent, session.reused
+    return summary
+
+
+async def _judge_record(
+    results: ResultsOrganizer,
+    record: CombinationRecord,
+    session: JudgeSession,
+    manager: DatasetManager,
+    data: JudgeData,
+) -> JudgeOutcome:
+    key = f"{record.model}/{record.preset}/{record.dataset}"
+    task = get_task(record.dataset)
+    assert task.scorer is not None
+    assert record.predictions_file is not None
+    predictions = results.base_dir / record.predictions_file
+    outputs = read_predictions(predictions)
+    samples = [s for s in manager.get_evaluation_samples(task, None) if s.id in outputs]
+    unknown = sorted(set(outputs) - {s.id for s in samples})
+    if unknown:
+        raise DatasetError(
+            f"{predictions.name}: {len(unknown)} id(s) are not in the {task.name} rows, e.g. {unknown[0]}",
+            "pass the --data-dir the sweep used",
+        )
+    samples = data.join(task.name, samples)
+    store = JudgmentStore(results.judgments_path(record.model, record.preset, record.dataset))
+    before = session.sent
+    judge = session.for_store(store, judges_own_answers=session.identity.get("name") == record.model)
+    result = await task.scorer(samples, outputs, ScoreContext(judge=judge))
+    kept = {k: v for k, v in record.dataset_metrics.items() if k != "pending_reason"}
+    metrics = {**kept, **result.metrics, "judgments_file": str(store.path.relative_to(results.base_dir))}
+    record.dataset_metrics = metrics
+    results.save_combination(record)
+    _update_prediction_scores(results, record, result.per_sample)
+    status = "judged" if metrics.get("judge_status") == "judged" else "incomplete"
+    headline = "mt_bench_score" if task.name == "mt_bench" else "win_rate"
+    value = metrics.get(headline)
+    shown = "null" if value is None else f"{value:.4g}"
+    message = (
+        f"{headline} {shown}; {metrics.get('num_judgments', 0)} judgments "
+        f"({session.sent - before} sent, {metrics.get('num_judgments_reused', 0)} reused)"
+    )
+    if status != "judged":
+        message += f"; {metrics.get('pending_reason')}"
+    log.info("%s: %s", key, message)
+    return JudgeOutcome(key, status, message, metrics)
+
+
+def _update_prediction_scores(
+    results: ResultsOrganizer, record: CombinationRecord, verdicts: dict[str, dict[str, Any]]
+) -> None:
+    """Each prediction row's `score` becomes its judged verdict (the file and its views rewritten)."""
+    assert record.predictions_file is not None
+    path = results.base_dir / record.predictions_file
+    prefix = f"{record.model}_{record.preset}_{record.dataset}_"
+    if not path.name.startswith(prefix):
+        return
+    rows = [_row(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for row in rows:
+        row["score"] = verdicts.get(str(row.get("id")), row.get("score") or {})
+    stamp = path.name[len(prefix) : -len(".jsonl")]
+    results.save_predictions(record.model, record.preset, record.dataset, rows, stamp)
+
+
+def _row(line: str) -> dict[str, Any]:
+    row = json.loads(line)
+    return row if isinstance(row, dict) else {}
