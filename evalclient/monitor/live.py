@@ -39,6 +39,7 @@ from evalclient.monitor.live_line import format_live_line
 from evalclient.monitor.nvml import NvmlSampler
 from evalclient.monitor.report import PerformanceReport
 from evalclient.monitor.rows import Window, samples_to_rows
+from evalclient.monitor.samplelog import SampleLog
 from evalclient.monitor.server_metrics import ServerMetricsScraper, metric_names_for
 from evalclient.monitor.sink import SampleFileWriter
 
@@ -151,11 +152,8 @@ class LivePerformanceMonitor:
             raise
 
     async def _start_writer(self, path: Path) -> None:
-        logs: list[Any] = [s.log for s in (self._sampler, self._containers) if s is not None]
-        if self._scraper is not None:
-            logs.append(self._scraper.samples)
         writer = SampleFileWriter(
-            path, logs, lambda: list(self._windows.values()), self._clock_anchor, run_id=self.run_id
+            path, self._logs(), lambda: list(self._windows.values()), self._clock_anchor, run_id=self.run_id
         )
         self._writer = writer
         self._writer_starting = asyncio.ensure_future(asyncio.to_thread(writer.start))
@@ -228,12 +226,7 @@ class LivePerformanceMonitor:
 
     def samples_rows(self) -> list[dict[str, Any]]:
         """Every raw sample held in memory, in time order, as rows for a CSV (see `rows.ROW_COLUMNS`)."""
-        samples: list[Any] = []
-        for source in (self._sampler, self._containers):
-            if source is not None:
-                samples += source.log.snapshot()
-        if self._scraper is not None:
-            samples += self._scraper.samples.snapshot()
+        samples = [sample for log_ in self._logs() for sample in log_.snapshot()]
         return samples_to_rows(samples, list(self._windows.values()), self._clock_anchor, self.run_id)
 
     def live_line(self) -> str | None:
@@ -274,11 +267,15 @@ class LivePerformanceMonitor:
         if writer is None or not self._windows:
             return
         keep_from = min(max(w.start for w in self._windows.values()), writer.written_until, t)
-        logs: list[Any] = [s.log for s in (self._sampler, self._containers) if s is not None]
+        for source, position in zip(self._logs(), writer.positions, strict=True):
+            source.drop_before(keep_from, position)
+
+    def _logs(self) -> list[SampleLog[Any]]:
+        """The sample logs of the samplers that exist, in a fixed order (the writer's positions follow it)."""
+        logs: list[SampleLog[Any]] = [s.log for s in (self._sampler, self._containers) if s is not None]
         if self._scraper is not None:
             logs.append(self._scraper.samples)
-        for source, position in zip(logs, writer.positions, strict=True):
-            source.drop_before(keep_from, position)
+        return logs
 
     def _gpu_source(self, start: float | None = None, end: float | None = None) -> GpuSource:
         sampler = self._sampler

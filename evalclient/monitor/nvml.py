@@ -168,20 +168,26 @@ class NvmlSampler:
         return self._thread
 
     def start(self) -> None:
-        """Start the sampling thread (once); `ready` is set after NVML init and the first tick."""
+        """Start the sampling thread (once; never blocks); `ready` is set after NVML init and the first tick.
+
+        Without GPUs to sample the thread only asks NVML why, to say so in `reason`, and ends.
+        """
         if self._thread is not None:
             return
-        if not self.gpu_indices:
-            probe = probe_gpus(self._nvml)  # once per deployment; quick when there is no driver
+        target = self._run if self.gpu_indices else self._explain_no_gpu
+        self._thread = threading.Thread(target=target, name="evalclient-nvml-sampler", daemon=True)
+        self._thread.start()
+
+    def _explain_no_gpu(self) -> None:
+        try:
+            probe = probe_gpus(self._nvml)
             self.reason = (
                 f"no NVIDIA GPU visible ({probe.reason})"
                 if not probe.available
                 else f"no GPU assigned to this deployment ({probe.count} visible; see --gpus)"
             )
+        finally:
             self.ready.set()
-            return
-        self._thread = threading.Thread(target=self._run, name="evalclient-nvml-sampler", daemon=True)
-        self._thread.start()
 
     def request_stop(self) -> None:
         """Ask the thread to finish after its current tick (does not wait)."""
