@@ -44,11 +44,12 @@ eval-all: $(STAMP)  ## the whole default sweep; needs a GPU host with nvidia-con
 sim-image: $(STAMP) docker-engine  ## build the simulator image offline (idempotent)
 	$(BIN)/python -m evalclient.sim.image
 
-bench: $(STAMP)  ## client throughput and CPU; load vs the simulator's maximum; scoring a whole benchmark
+bench: $(STAMP)  ## client throughput and CPU; load vs the simulator's maximum; scoring a whole benchmark; the NVML sampler's CPU
 	@test -d .bench/deps/text_generation || $(BIN)/python -m pip install -q --target .bench/deps --no-deps text-generation==0.7.0 \
 	  || echo "bench: text-generation could not be installed; its rows will say so"
 	$(BIN)/python tests/bench/bench_client.py
 	$(BIN)/python tests/bench/bench_scoring.py
+	$(BIN)/python tests/bench/bench_monitor.py
 
 cleanup: $(STAMP)  ## remove containers and volumes labelled evalclient.managed
 	$(BIN)/evalclient cleanup
