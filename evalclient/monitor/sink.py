@@ -1,8 +1,9 @@
 """`SampleFileWriter`: monitor samples appended to metrics/performance/<model>_<preset>.csv as they come.
 
 A daemon thread takes every `flush_interval_s` what the GPU, /metrics and container logs gained, holding
-back the last `holdback_s` seconds so rows from the three sources land in time order, writes them and
-flushes to the operating system (a crashed suite loses at most about a second of samples). Runs append
+back the last `holdback_s` seconds so rows from the three sources land in time order (each sampler appends
+a sample within milliseconds of its time), writes them and flushes them to the disk: a crashed suite loses
+the last three quarters of a second of samples at most. Runs append
 to the file, told apart by the `run_id` column; a file written with other columns (an older evalclient)
 is moved aside to `<name>.csv.old` first. Nothing here runs on the event loop.
 """
@@ -36,7 +37,7 @@ class SampleFileWriter:
         *,
         run_id: str | None = None,
         flush_interval_s: float = 0.5,
-        holdback_s: float = 0.5,
+        holdback_s: float = 0.25,
     ) -> None:
         self.path = path
         self.logs = list(logs)
