@@ -6,6 +6,10 @@ clocks in MHz. GPU indices are NVML indices (PCI bus order, the numbering `docke
 nvidia-smi use). `deployment_memory_gb` is the GPU memory of the deployment's own processes: NVML's running
 compute processes whose (host) PIDs belong to its container, as `owner.pids()` says.
 
+Utilization, memory, power and energy are read every tick (10 Hz by default); temperature, clocks,
+clock-event reasons and the processes (so the deployment's memory) every `slow_every`-th tick (2 Hz): they
+change slowly and cost the most, and between those ticks their fields are None.
+
 When NVML cannot start (no driver, no GPU) the sampler records nothing and `reason` says why; a query a GPU
 does not support (e.g. power on some boards) leaves that field `None` and its reason in `field_reasons()`;
 any other NVML error (a GPU falling off the bus) leaves the field `None` in that sample, with the error in
@@ -144,11 +148,13 @@ class NvmlSampler:
         gpu_indices: Sequence[int],
         *,
         interval_s: float = 0.1,
+        slow_every: int = 5,
         nvml: Any = None,
         owner: ProcessOwner | None = None,
     ) -> None:
         self.gpu_indices = tuple(gpu_indices)
         self.interval_s = interval_s
+        self.slow_every = max(1, slow_every)
         self.owner = owner
         self._nvml: Any = pynvml if nvml is None else nvml
         self._reader = DeviceReader(self._nvml)
@@ -160,7 +166,7 @@ class NvmlSampler:
         self.reason: str | None = None
         self.ticks = 0
         self.cpu_s = 0.0
-        """CPU time the sampler thread has used (time.thread_time), for the cost of sampling."""
+        """CPU time the sampling loop has used (time.thread_time, NVML's init left out): its cost."""
         self._thread: threading.Thread | None = None
 
     @property
@@ -242,13 +248,13 @@ class NvmlSampler:
         return {i: self._nvml.nvmlDeviceGetHandleByIndex(i) for i in self.gpu_indices}
 
     def _loop(self, handles: dict[int, Any]) -> None:
-        start = time.monotonic()
+        start, cpu_start = time.monotonic(), time.thread_time()
         try:
             while True:
                 self._tick(handles)
                 self.ready.set()
                 self.ticks += 1
-                self.cpu_s = time.thread_time()
+                self.cpu_s = time.thread_time() - cpu_start
                 # The next tick on the grid start + k * interval, skipping ticks a slow driver call missed.
                 late = int((time.monotonic() - start) / self.interval_s) + 1
                 next_at = start + max(self.ticks, late) * self.interval_s
@@ -262,15 +268,18 @@ class NvmlSampler:
 
     def _tick(self, handles: dict[int, Any]) -> None:
         t = time.monotonic()
+        slow = self.ticks % self.slow_every == 0
         with self._lock:
-            readings = [(gpu, self._reader.read(gpu, handle)) for gpu, handle in handles.items()]
+            readings = [(gpu, self._reader.read(gpu, handle, slow=slow)) for gpu, handle in handles.items()]
         pids = self.owner.pids() if self.owner is not None else None
-        self.log.extend(self._sample(t, gpu, reading, pids) for gpu, reading in readings)
+        self.log.extend(self._sample(t, gpu, reading, pids, slow) for gpu, reading in readings)
 
-    def _sample(self, t: float, gpu: int, r: DeviceReading, pids: frozenset[int] | None) -> GpuSample:
+    def _sample(
+        self, t: float, gpu: int, r: DeviceReading, pids: frozenset[int] | None, slow: bool
+    ) -> GpuSample:
         errors = r.errors
         own: float | None = None
-        if self.owner is not None:
+        if self.owner is not None and slow:
             own, why = deployment_memory(r.processes, pids)
             if why is not None:
                 failed = [text for name, text in r.errors if name == "processes"]

@@ -110,7 +110,9 @@ class DeviceReader:
         )
         self._sensor = getattr(self.nvml, "NVML_TEMPERATURE_GPU", 0)
 
-    def read(self, gpu: int, handle: Any) -> DeviceReading:
+    def read(self, gpu: int, handle: Any, *, slow: bool = True) -> DeviceReading:
+        """One reading; the slowly changing, costlier queries (temperature, clocks, clock-event reasons,
+        processes) only when `slow` (their fields are None otherwise, with no error)."""
         nvml = self.nvml
         errors: list[tuple[str, str]] = []
         modes = self._fallbacks.setdefault(gpu, _Fallbacks())
@@ -131,23 +133,25 @@ class DeviceReader:
         memory = ask(
             "memory", lambda: self._memory(gpu, handle, modes), ("memory_used_gb", "memory_total_gb")
         )
-        reasons = ask("clocks_event_reasons", lambda: self._event_reasons(gpu, handle, modes))
-        processes = ask("processes", lambda: self._processes(gpu, handle, modes))
+        utilization = number("utilization_percent", lambda: nvml.nvmlDeviceGetUtilizationRates(handle).gpu)
+        power = number("power_w", lambda: nvml.nvmlDeviceGetPowerUsage(handle), 1000.0)
+        energy = number("energy_j", lambda: nvml.nvmlDeviceGetTotalEnergyConsumption(handle), 1000.0)
+        temperature = sm_clock = memory_clock = reasons = processes = None
+        if slow:
+            temperature = number("temperature_c", lambda: nvml.nvmlDeviceGetTemperature(handle, self._sensor))
+            sm_clock = number("sm_clock_mhz", lambda: nvml.nvmlDeviceGetClockInfo(handle, CLOCK_SM))
+            memory_clock = number("memory_clock_mhz", lambda: nvml.nvmlDeviceGetClockInfo(handle, CLOCK_MEM))
+            reasons = ask("clocks_event_reasons", lambda: self._event_reasons(gpu, handle, modes))
+            processes = ask("processes", lambda: self._processes(gpu, handle, modes))
         return DeviceReading(
-            utilization_percent=number(
-                "utilization_percent", lambda: nvml.nvmlDeviceGetUtilizationRates(handle).gpu
-            ),
+            utilization_percent=utilization,
             memory_used_gb=None if memory is None else memory.used / BYTES_PER_GB,
             memory_total_gb=None if memory is None else memory.total / BYTES_PER_GB,
-            temperature_c=number(
-                "temperature_c", lambda: nvml.nvmlDeviceGetTemperature(handle, self._sensor)
-            ),
-            power_w=number("power_w", lambda: nvml.nvmlDeviceGetPowerUsage(handle), 1000.0),
-            energy_j=number("energy_j", lambda: nvml.nvmlDeviceGetTotalEnergyConsumption(handle), 1000.0),
-            sm_clock_mhz=number("sm_clock_mhz", lambda: nvml.nvmlDeviceGetClockInfo(handle, CLOCK_SM)),
-            memory_clock_mhz=number(
-                "memory_clock_mhz", lambda: nvml.nvmlDeviceGetClockInfo(handle, CLOCK_MEM)
-            ),
+            temperature_c=temperature,
+            power_w=power,
+            energy_j=energy,
+            sm_clock_mhz=sm_clock,
+            memory_clock_mhz=memory_clock,
             clocks_event_reasons=None if reasons is None else int(reasons),
             processes=None if processes is None else tuple(processes),
             errors=tuple(errors),

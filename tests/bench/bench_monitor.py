@@ -1,7 +1,8 @@
 """`make bench`: what the 10 Hz NVML sampler costs, as CPU time of its own thread (time.thread_time).
 
 Runs the sampler for 10 s at 10 Hz in a child process whose libnvidia-ml.so.1 is the stand-in driver
-(tests/nvml_standin: every query the monitor makes, the processes list included), for 1 GPU and for 8.
+(tests/nvml_standin: every query the monitor makes; temperature, clocks, clock-event reasons and the
+processes list at 2 Hz, as in a run), for 1 GPU and for 8.
 That measures evalclient's and pynvml's side of each reading; the real driver adds its own ioctls, so on a
 host with a GPU the same run follows against the real driver. Target: under 1 % of one core.
 """

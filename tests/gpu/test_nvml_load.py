@@ -100,8 +100,9 @@ class OwnsPid:
         return None
 
 
-def nearest(samples: list[GpuSample], t: float) -> GpuSample:
-    return min(samples, key=lambda s: abs(s.t - t))
+def nearest(samples: list[GpuSample], t: float, field: str = "memory_used_gb") -> GpuSample:
+    """The sample closest to `t` that has `field` (the slow fields are read every fifth tick)."""
+    return min((s for s in samples if getattr(s, field) is not None), key=lambda s: abs(s.t - t))
 
 
 def sample_with_smi(pid: int) -> tuple[list[GpuSample], list[tuple[float, dict[str, float | None]]]]:
@@ -132,10 +133,14 @@ def test_readings_match_nvidia_smi_under_load(load: subprocess.Popen[str]) -> No
         assert abs(ours.memory_total_gb * 1e9 / MIB - smi_now["memory.total"]) <= 1  # same figure, MiB
         assert abs(ours.memory_used_gb * 1e9 / MIB - smi_now["memory.used"]) <= 64  # steady under the load
         assert ours.memory_used_gb * 1e9 >= LOAD_MIB * MIB
-        if smi_now["temperature.gpu"] is not None and ours.temperature_c is not None:
-            assert abs(ours.temperature_c - smi_now["temperature.gpu"]) <= 3
-        if smi_now["clocks.sm"] is not None and ours.sm_clock_mhz is not None:
-            assert abs(ours.sm_clock_mhz - smi_now["clocks.sm"]) <= 0.15 * smi_now["clocks.sm"]
+        if smi_now["temperature.gpu"] is not None:
+            temperature = nearest(samples, at, "temperature_c").temperature_c
+            assert temperature is not None
+            assert abs(temperature - smi_now["temperature.gpu"]) <= 3
+        if smi_now["clocks.sm"] is not None:
+            clock = nearest(samples, at, "sm_clock_mhz").sm_clock_mhz
+            assert clock is not None
+            assert abs(clock - smi_now["clocks.sm"]) <= 0.15 * smi_now["clocks.sm"]
     ours_util = statistics.median(s.utilization_percent or 0.0 for s in samples)
     smi_util = statistics.median(r["utilization.gpu"] or 0.0 for _, r in readings)
     assert ours_util >= 90
@@ -159,8 +164,8 @@ def test_the_load_process_memory_is_attributed(load: subprocess.Popen[str]) -> N
     }
     if load.pid not in apps:
         pytest.skip(f"NVML reports PIDs of another PID namespace ({sorted(apps)}; ours is {load.pid})")
-    ours = [s.deployment_memory_gb for s in samples[-5:]]
-    assert all(v is not None for v in ours)
+    ours = [s.deployment_memory_gb for s in samples if s.processes is not None][-3:]
+    assert len(ours) == 3
     for value in ours:
         assert value is not None
         assert abs(value * 1e9 / MIB - apps[load.pid]) <= 2  # nvidia-smi's MiB of the same NVML figure

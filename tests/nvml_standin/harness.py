@@ -2,10 +2,10 @@
 
     python tests/nvml_standin/harness.py '{"scenario": "sample", "gpus": [0], "ticks": 5}'
 
-Scenarios: `probe` (probe_gpus), `sample` (one or more NvmlSamplers for a number of ticks, optionally with
-a scripted process owner), `monitor` (LivePerformanceMonitor with windows of so many ticks, a samples file
-and optionally a container: scripted stats or a real Docker container id), `cost` (the sampler's CPU
-time over a duration, for make bench).
+Scenarios: `probe` (probe_gpus); `sample` (one or more NvmlSamplers for a number of ticks, optionally
+with a scripted process owner; every query every tick unless `slow_every` says otherwise); `monitor`
+(LivePerformanceMonitor with windows of so many ticks, a samples file and optionally a container: scripted
+stats or a real Docker container id); `cost` (the sampler's CPU time over a duration, for make bench).
 """
 
 from __future__ import annotations
@@ -80,7 +80,12 @@ def run_samplers(request: Mapping[str, Any]) -> dict[str, Any]:
     specs = request.get("samplers") or [request]
     owners = [ScriptedOwner(**spec["owner"]) if spec.get("owner") else None for spec in specs]
     samplers = [
-        NvmlSampler(spec["gpus"], interval_s=request.get("interval_s", 0.005), owner=owner)
+        NvmlSampler(
+            spec["gpus"],
+            interval_s=request.get("interval_s", 0.005),
+            slow_every=request.get("slow_every", 1),
+            owner=owner,
+        )
         for spec, owner in zip(specs, owners, strict=True)
     ]
     for sampler in samplers:

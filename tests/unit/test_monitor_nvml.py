@@ -171,11 +171,11 @@ def test_gpu_failing_mid_run_is_recorded_not_fatal(run: Run) -> None:
     assert samples[3].errors == (
         ("memory_used_gb", "GPU 0: GPU is lost"),
         ("memory_total_gb", "GPU 0: GPU is lost"),
-        ("processes", "GPU 0: GPU is lost"),
         ("utilization_percent", "GPU 0: GPU is lost"),
-        ("temperature_c", "GPU 0: GPU is lost"),
         ("power_w", "GPU 0: GPU is lost"),
         ("energy_j", "GPU 0: GPU is lost"),
+        ("temperature_c", "GPU 0: GPU is lost"),
+        ("processes", "GPU 0: GPU is lost"),
     )
     assert answer["calls"]["nvmlDeviceGetUtilizationRates"][0] == answer["ticks"]  # asked again every tick
     source = GpuSource(samples, [0], answer["reason"], answer["field_reasons"])
@@ -297,6 +297,23 @@ def test_without_a_container_deployment_memory_says_why(run: Run) -> None:
     answer = run(Script(1).gpu(0, **steady()), {"scenario": "sample", "gpus": [0], "ticks": 2})
     assert {s.deployment_memory_gb for s in gpu_samples(answer["samples"])} == {None}
     assert answer["field_reasons"] == {"deployment_memory_gb": NO_OWNER}
+
+
+def test_slow_queries_every_fifth_tick(run: Run) -> None:
+    request = {"scenario": "sample", "gpus": [0], "ticks": 10, "slow_every": 5, "owner": {"pids": [1001]}}
+    answer = run(Script(1).gpu(0, **steady(temperature=[60, 61, 62])), request)
+    samples = gpu_samples(answer["samples"])[:10]
+    assert [s.utilization_percent for s in samples] == [50.0] * 10
+    assert [s.temperature_c for s in samples] == [60.0, *[None] * 4, 61.0, *[None] * 4]
+    assert [s.deployment_memory_gb for s in samples] == [20.0, *[None] * 4, 20.0, *[None] * 4]
+    assert {s.errors for s in samples} == {()}
+    ticks = answer["ticks"]
+    calls = answer["calls"]
+    assert calls["nvmlDeviceGetUtilizationRates"] == {0: ticks}
+    assert calls["nvmlDeviceGetTemperature"] == {0: (ticks + 4) // 5}
+    assert calls["nvmlDeviceGetComputeRunningProcesses_v3"] == {0: 2 * ((ticks + 4) // 5)}
+    report = build_report(samples[0].t, samples[9].t, [], GpuSource(samples, [0]), ServerSource([]))
+    assert (report.metrics["gpu_temperature_c"], report.metrics["gpu_memory_deployment_gb"]) == (60.5, 20.0)
 
 
 def test_real_pynvml_without_gpu() -> None:
