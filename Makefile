@@ -44,12 +44,13 @@ eval-all: $(STAMP)  ## the whole default sweep; needs a GPU host with nvidia-con
 sim-image: $(STAMP) docker-engine  ## build the simulator image offline (idempotent)
 	$(BIN)/python -m evalclient.sim.image
 
-bench: $(STAMP) docker-engine  ## client speed and CPU; load vs the simulator's maximum; scoring; code sandboxes
+bench: $(STAMP) docker-engine  ## client speed and CPU; load vs the simulator's maximum; scoring; sandboxes; NVML sampler CPU
 	@test -d .bench/deps/text_generation || $(BIN)/python -m pip install -q --target .bench/deps --no-deps text-generation==0.7.0 \
 	  || echo "bench: text-generation could not be installed; its rows will say so"
 	$(BIN)/python tests/bench/bench_client.py
 	$(BIN)/python tests/bench/bench_scoring.py
 	$(BIN)/python tests/bench/bench_sandbox.py
+	$(BIN)/python tests/bench/bench_monitor.py
 
 cleanup: $(STAMP)  ## remove containers and volumes labelled evalclient.managed
 	$(BIN)/evalclient cleanup

@@ -30,6 +30,7 @@ from evalclient.engines.model import DeploymentModel
 from evalclient.errors import EngineError, EvalClientError
 from evalclient.logs import run_logging
 from evalclient.monitor import LivePerformanceMonitor
+from evalclient.monitor.container import ContainerProbe, DockerContainerProbe
 from evalclient.planning import DeploymentPlan, Plan
 from evalclient.progress import Progress
 from evalclient.repeats import ask_again, repeat_concurrency
@@ -279,10 +280,14 @@ class EvaluationRunner:
                 max_batch_total_tokens=self.adapter.kv_budget(
                     server.logs, server.info, plan.preset.max_batch_total_tokens
                 ),
+                container=self._container_probe(server),
+                samples_path=self.results.performance_samples_path(plan.model.key, plan.preset.name),
+                run_id=self.run_id,
             )
             model = DeploymentModel(client, self.adapter, plan.model.thinking)
             try:
                 await monitor.start()
+                self.progress.set_live_status(monitor.live_line)
                 probe: str | None = None
                 for name, samples in todo.items():
                     if plan.job(name).spec.mode == LOGLIKELIHOOD_MODE:
@@ -293,10 +298,16 @@ class EvaluationRunner:
                             continue
                     await self._evaluate_dataset(plan, server, model, monitor, name, samples)
             finally:
+                self.progress.set_live_status(None)
                 await monitor.stop()
-                self.results.save_performance_samples(
-                    plan.model.key, plan.preset.name, monitor.samples_rows()
-                )
+                log.info("%s: performance monitor %s", plan.key, monitor.status())
+
+    def _container_probe(self, server: Deployment) -> ContainerProbe | None:
+        """The server's Docker container, for its stats and its processes' GPU memory; None elsewhere."""
+        engine = getattr(self.provider, "engine", None)
+        if server.container is None or not isinstance(engine, DockerEngine):
+            return None
+        return DockerContainerProbe(engine.client, server.container.id, server.container.name)
 
     async def _evaluate_dataset(
         self,

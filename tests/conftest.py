@@ -1,4 +1,4 @@
-"""Shared fixtures: paths to the shipped presets and the demo data files."""
+"""Shared fixtures: paths to the shipped presets and the demo data files, the stand-in NVML library."""
 
 from __future__ import annotations
 
@@ -22,3 +22,14 @@ def presets_dir() -> Path:
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return ROOT / "tests" / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def standin_lib(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder holding the stand-in libnvidia-ml.so.1, compiled once per session (tests/nvml_standin)."""
+    from nvml_standin import CompilerMissing, build_library
+
+    try:
+        return build_library(tmp_path_factory.mktemp("nvml_standin"))
+    except CompilerMissing as exc:
+        pytest.skip(f"the NVML stand-in needs a C compiler: {exc}")

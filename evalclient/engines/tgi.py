@@ -33,6 +33,7 @@ class TGIAdapter(EngineAdapter):
         running_batch=("tgi_batch_current_size",),
         queue_size=("tgi_queue_size",),
         kv_cache_tokens=("tgi_batch_current_max_tokens",),
+        kv_budget_tokens=("tgi_batch_max_total_tokens",),
         prompt_tokens=("tgi_request_input_length_sum",),
         generation_tokens=("tgi_request_generated_tokens_sum",),
     )
@@ -48,6 +49,8 @@ class TGIAdapter(EngineAdapter):
         return soft_switch(request, mode)
 
     def kv_budget(self, logs: str, info: dict[str, Any], configured: int | None) -> int | None:
+        """The budget from the router's startup log, else /info, else the preset; the monitor prefers the
+        `tgi_batch_max_total_tokens` gauge of each scrape where TGI exports it."""
         found = _BUDGET_LOG.findall(logs)
         return int(found[-1]) if found else super().kv_budget(logs, info, configured)
 

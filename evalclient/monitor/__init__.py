@@ -1,4 +1,5 @@
-"""Live performance monitoring: NVML GPU sampling, server /metrics scraping, windows and aggregates."""
+"""Live performance monitoring: NVML GPU sampling with per-container attribution, server /metrics scraping,
+container stats, windows and aggregates, samples streamed to CSV, the live line."""
 
 from evalclient.monitor.live import LivePerformanceMonitor
 from evalclient.monitor.nvml import GpuProbe, probe_gpus

@@ -5,7 +5,10 @@ counted apart); token sums need the server's count for every successful request,
 the reason. Multi-GPU readings are combined per sampler tick, and a tick counts only when every GPU gave the
 field: utilization and temperature are averaged over GPUs, memory and power summed. Energy is the delta of
 NVML's energy counter over the samples in the window, scaled to the window's length (the mean power of that
-span); where a GPU has no counter, its mean power × window length.
+span); where a GPU has no counter, its mean power × window length. A GPU field missing from the window says
+why with the first error of the window's own samples (a GPU that failed mid-run), else the sampler's reason.
+Container figures come from the Docker samples in the window; OOM events are counted from the last sample
+before the window.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from evalclient.client.completion import Completion
+from evalclient.monitor.container import ContainerSample
 from evalclient.monitor.nvml import GpuSample
 from evalclient.monitor.report import PerformanceReport, Value
 from evalclient.monitor.server_metrics import ServerSample
@@ -26,11 +30,14 @@ GPU_REPORT_FIELDS = (
     "gpu_memory_used_gb",
     "gpu_memory_peak_gb",
     "gpu_memory_total_gb",
+    "gpu_memory_deployment_gb",
+    "gpu_memory_deployment_peak_gb",
     "gpu_temperature_c",
     "gpu_temperature_max_c",
     "power_w_mean",
     "energy_j",
 )
+CONTAINER_REPORT_FIELDS = ("container_cpu_percent", "container_memory_peak_gb", "container_oom_events")
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,14 @@ class GpuSource:
     gpus: Sequence[int]
     reason: str | None = None
     field_reasons: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ContainerSource:
+    """Container samples (any time range, in time order) and why there may be none."""
+
+    samples: Sequence[ContainerSample]
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,7 +81,12 @@ class _Fields:
 
 
 def build_report(
-    start: float, end: float, records: Sequence[Completion], gpu: GpuSource, server: ServerSource
+    start: float,
+    end: float,
+    records: Sequence[Completion],
+    gpu: GpuSource,
+    server: ServerSource,
+    container: ContainerSource | None = None,
 ) -> PerformanceReport:
     """The performance_metrics of the window [start, end] (time.monotonic() seconds)."""
     out = _Fields()
@@ -75,6 +95,7 @@ def build_report(
     generated = request_metrics(out, records, window_s)
     energy = gpu_metrics(out, [s for s in gpu.samples if start <= s.t <= end], gpu, window_s)
     server_metrics(out, [s for s in server.samples if start <= s.t <= end], server, window_s)
+    container_metrics(out, container or ContainerSource([], "no container sampled"), start, end)
     _energy_per_token(out, energy, generated)
     return PerformanceReport(out.metrics, out.unavailable)
 
@@ -157,9 +178,12 @@ def gpu_metrics(out: _Fields, samples: Sequence[GpuSample], gpu: GpuSource, wind
         return None
     gpus = list(gpu.gpus) or sorted({s.gpu for s in samples})
     ticks = _ticks(samples, gpus)
+    reasons = {**gpu.field_reasons}
+    for s in reversed(samples):  # the window's own errors first, the earliest of each field winning
+        reasons.update(s.errors)
 
     def rows(name: str) -> tuple[list[list[float]], str]:
-        why = gpu.field_reasons.get(name, f"no complete GPU reading of {name} in the window")
+        why = reasons.get(name, f"no complete GPU reading of {name} in the window")
         return _complete(ticks, name), why
 
     util, why = rows("utilization_percent")
@@ -169,12 +193,15 @@ def gpu_metrics(out: _Fields, samples: Sequence[GpuSample], gpu: GpuSource, wind
     out.put("gpu_memory_peak_gb", maximum(sum(row) for row in used), why)
     total, why = rows("memory_total_gb")
     out.put("gpu_memory_total_gb", maximum(sum(row) for row in total), why)
+    own, why = rows("deployment_memory_gb")
+    out.put("gpu_memory_deployment_gb", mean(sum(row) for row in own), why)
+    out.put("gpu_memory_deployment_peak_gb", maximum(sum(row) for row in own), why)
     temp, why = rows("temperature_c")
     out.put("gpu_temperature_c", mean(v for row in temp for v in row), why)
     out.put("gpu_temperature_max_c", maximum(v for row in temp for v in row), why)
     power, why = rows("power_w")
     out.put("power_w_mean", mean(sum(row) for row in power), why)
-    energy, why = _energy(samples, gpus, gpu.field_reasons, window_s)
+    energy, why = _energy(samples, gpus, reasons, window_s)
     out.put("energy_j", energy, why)
     return energy
 
@@ -208,7 +235,7 @@ def _counter_energy(samples: Sequence[GpuSample], window_s: float) -> float | No
     if any(b[1] < a[1] for a, b in pairwise(series)):
         return None
     (t0, e0), (t1, e1) = series[0], series[-1]
-    return (e1 - e0) * window_s / (t1 - t0)
+    return (e1 - e0) * (window_s / (t1 - t0))  # exactly the delta when the samples span the window
 
 
 def server_metrics(
@@ -227,6 +254,22 @@ def server_metrics(
     )
     kv = mean(s.kv_cache_fraction for s in samples)
     out.put("memory_efficiency", kv, reasons.get("kv_cache_fraction", "server exposes no KV-cache metric"))
+
+
+def container_metrics(out: _Fields, container: ContainerSource, start: float, end: float) -> None:
+    """Mean CPU %, peak memory and OOM events of the server's container over the window."""
+    inside = [s for s in container.samples if start <= s.t <= end]
+    if not inside:
+        reason = container.reason or "no container sample inside the window"
+        for name in CONTAINER_REPORT_FIELDS:
+            out.put(name, None, reason)
+        return
+    before = [s.oom_events for s in container.samples if s.t < start]
+    cpu = mean(s.cpu_percent for s in inside)
+    out.put("container_cpu_percent", cpu, "Docker gave no CPU figure (the first look has no baseline)")
+    peak = maximum(s.memory_used_gb for s in inside)
+    out.put("container_memory_peak_gb", peak, "Docker gave no memory figure (the container had stopped)")
+    out.put("container_oom_events", inside[-1].oom_events - (before[-1] if before else 0), "")
 
 
 def _energy_per_token(out: _Fields, energy: float | None, generated: int | None) -> None:

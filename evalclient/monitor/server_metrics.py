@@ -1,9 +1,11 @@
 """The inference server's own /metrics: per-engine metric names and an async scraper on a pooled session.
 
 Each scrape becomes one `ServerSample` (running batch, queue, KV-cache use, token counters). KV-cache use is a
-fraction in [0, 1]: vLLM and SGLang report one; TGI reports the tokens reserved by the running batch
-(`tgi_batch_current_max_tokens`), divided here by the deployment's max batch total tokens. A failed scrape is
-logged and counted, never raised.
+fraction in [0, 1]: vLLM (`vllm:kv_cache_usage_perc`, before 0.12 `vllm:gpu_cache_usage_perc`) and SGLang
+(`sglang:token_usage`) report one; TGI reports the tokens reserved by the running batch
+(`tgi_batch_current_max_tokens`), divided here by its KV budget: the `tgi_batch_max_total_tokens` gauge in
+the same scrape where the server exports it, else the budget the deployment was given (its startup log,
+/info or the preset). A failed scrape is logged and counted, never raised.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import aiohttp
 
 from evalclient.errors import ConfigError
 from evalclient.monitor.prometheus import Exposition, parse_exposition
+from evalclient.monitor.samplelog import SampleLog
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +39,9 @@ SERVER_FIELDS = (
 class ServerMetricNames:
     """Which /metrics series mean what for one engine; each field lists accepted names, first found wins.
 
-    `kv_cache_fraction` names a 0–1 gauge; `kv_cache_tokens` names a token count to divide by the max batch
-    total tokens (TGI). Token counters are cumulative (a counter, or a histogram's `_sum`).
+    `kv_cache_fraction` names a 0–1 gauge; `kv_cache_tokens` names a token count to divide by the KV budget
+    (TGI), which `kv_budget_tokens` names where the server exports it. Token counters are cumulative (a
+    counter, or a histogram's `_sum`).
     """
 
     engine: str
@@ -45,6 +49,7 @@ class ServerMetricNames:
     queue_size: tuple[str, ...] = ()
     kv_cache_fraction: tuple[str, ...] = ()
     kv_cache_tokens: tuple[str, ...] = ()
+    kv_budget_tokens: tuple[str, ...] = ()
     prompt_tokens: tuple[str, ...] = ()
     generation_tokens: tuple[str, ...] = ()
 
@@ -55,6 +60,7 @@ class ServerMetricNames:
             + self.queue_size
             + self.kv_cache_fraction
             + self.kv_cache_tokens
+            + self.kv_budget_tokens
             + self.prompt_tokens
             + self.generation_tokens
         )
@@ -80,6 +86,7 @@ class ServerSample:
     kv_cache_tokens: float | None
     prompt_tokens_total: float | None
     generation_tokens_total: float | None
+    kv_budget_tokens: float | None = None
 
 
 def _pick(exposition: Exposition, names: Sequence[str], *, mean: bool = False) -> float | None:
@@ -97,8 +104,9 @@ def sample_from_exposition(
     """Read one scrape into a `ServerSample` (counts summed over label sets, fractions averaged)."""
     tokens = _pick(exposition, names.kv_cache_tokens)
     fraction = _pick(exposition, names.kv_cache_fraction, mean=True)
-    if fraction is None and tokens is not None and max_batch_total_tokens:
-        fraction = tokens / max_batch_total_tokens
+    budget = _pick(exposition, names.kv_budget_tokens) or max_batch_total_tokens or None
+    if fraction is None and tokens is not None and budget:
+        fraction = tokens / budget
     return ServerSample(
         t=t,
         running_batch=_pick(exposition, names.running_batch),
@@ -107,6 +115,7 @@ def sample_from_exposition(
         kv_cache_tokens=tokens,
         prompt_tokens_total=_pick(exposition, names.prompt_tokens),
         generation_tokens_total=_pick(exposition, names.generation_tokens),
+        kv_budget_tokens=None if budget is None else float(budget),
     )
 
 
@@ -129,7 +138,7 @@ class ServerMetricsScraper:
         self.interval_s = interval_s
         self.max_batch_total_tokens = max_batch_total_tokens
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self.samples: list[ServerSample] = []
+        self.samples: SampleLog[ServerSample] = SampleLog()
         self.scrapes = 0
         self.failures = 0
         self.last_error: str | None = None
@@ -210,7 +219,11 @@ class ServerMetricsScraper:
         n = self.names
         if n.kv_cache_tokens and not n.kv_cache_fraction and not self.max_batch_total_tokens:
             tokens = ", ".join(n.kv_cache_tokens)
-            return f"{n.engine} reports KV-cache use in tokens ({tokens}); max batch total tokens unknown"
+            exported = f"it exports no {' or '.join(n.kv_budget_tokens)}, and " if n.kv_budget_tokens else ""
+            return (
+                f"{n.engine} reports KV-cache use in tokens ({tokens}); {exported}its KV budget"
+                " (max batch total tokens) is unknown"
+            )
         return _absent("KV-cache", n.kv_cache_fraction + n.kv_cache_tokens)
 
     async def _run(self) -> None:

@@ -106,9 +106,13 @@ class ResultsOrganizer:
         for path in sorted((self.base_dir / "metrics" / "detailed").glob("*.json")):
             yield load_record(path)
 
+    def performance_samples_path(self, model: str, preset: str) -> Path:
+        """Where the monitor streams a deployment's raw samples (metrics/performance/<model>_<preset>.csv)."""
+        return self.base_dir / "metrics" / "performance" / f"{model}_{preset}.csv"
+
     def save_performance_samples(self, model: str, preset: str, rows: list[dict[str, Any]]) -> Path:
-        """Raw monitor samples as CSV (one row per sample, the union of all columns)."""
-        path = self.base_dir / "metrics" / "performance" / f"{model}_{preset}.csv"
+        """Raw monitor samples as CSV in one atomic write (one row per sample, the union of all columns)."""
+        path = self.performance_samples_path(model, preset)
         columns: list[str] = []
         for row in rows:
             columns.extend(k for k in row if k not in columns)

@@ -198,4 +198,5 @@ class Engine:
         sched = self.scheduler
         m.gauge("tgi_batch_current_size", lambda: sched.batch_size)
         m.gauge("tgi_batch_current_max_tokens", lambda: sched.reserved_tokens)
+        m.gauge("tgi_batch_max_total_tokens", lambda: sched.max_batch_total_tokens)
         m.gauge("tgi_queue_size", lambda: sched.queue_size)

@@ -24,6 +24,7 @@ HELP = {
     "tgi_request_max_new_tokens": "Maximum new tokens per request",
     "tgi_batch_current_size": "Current batch size",
     "tgi_batch_current_max_tokens": "Maximum tokens for the current batch",
+    "tgi_batch_max_total_tokens": "Maximum total tokens of a batch (the KV-cache budget set at warm-up)",
     "tgi_queue_size": "Current queue size",
     "tgi_batch_inference_count": "Inference calls per method (prefill or decode)",
     "tgi_batch_inference_success": "Number of successful inference calls per method (prefill or decode)",

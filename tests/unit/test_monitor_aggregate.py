@@ -10,7 +10,14 @@ import pytest
 
 from evalclient.client.completion import Completion, ErrorKind, RequestError
 from evalclient.client.requests import RequestKind
-from evalclient.monitor.aggregate import GPU_REPORT_FIELDS, GpuSource, ServerSource, build_report
+from evalclient.monitor.aggregate import (
+    GPU_REPORT_FIELDS,
+    ContainerSource,
+    GpuSource,
+    ServerSource,
+    build_report,
+)
+from evalclient.monitor.container import ContainerSample
 from evalclient.monitor.nvml import GpuSample
 from evalclient.monitor.report import PERFORMANCE_FIELDS, PerformanceReport
 from evalclient.monitor.server_metrics import ServerSample
@@ -57,6 +64,7 @@ def gpu_samples(*, power: bool = True, energy: bool = True) -> list[GpuSample]:
                     temperature_c=60.0 + g * 10.0,
                     power_w=watts if power else None,
                     energy_j=1000.0 + watts * k if energy else None,
+                    deployment_memory_gb=8.0 + g * 8.0 + (4.0 if k == 4 else 0.0),
                 )
             )
     return out
@@ -70,9 +78,22 @@ def server_samples() -> list[ServerSample]:
     ]
 
 
+def container_samples() -> list[ContainerSample]:
+    """CPU 150 %..250 % and 2..3 GB at t = 100.5..109.5; one OOM event before the window, one inside."""
+    return [
+        ContainerSample(t + 0.5, 150.0 + 25.0 * (t % 5), 2.0 + 0.25 * (t % 5), 64.0, 1 if t < 105 else 2, 4)
+        for t in range(99, 110)
+    ]
+
+
 def full_report() -> PerformanceReport:
     return build_report(
-        START, END, records(), GpuSource(gpu_samples(), [0, 1]), ServerSource(server_samples())
+        START,
+        END,
+        records(),
+        GpuSource(gpu_samples(), [0, 1]),
+        ServerSource(server_samples()),
+        ContainerSource(container_samples()),
     )
 
 
@@ -115,6 +136,38 @@ def test_gpu_metrics_multi_gpu() -> None:
     assert m["power_w_mean"] == 700.0
     assert m["energy_j"] == pytest.approx(7000.0)  # 700 W × 10 s, from the counters' slope
     assert m["energy_j_per_generated_token"] == pytest.approx(35.0)
+    assert m["gpu_memory_deployment_gb"] == 224 / 9  # 8 + 16 GB, 32 GB at one of the nine ticks
+    assert m["gpu_memory_deployment_peak_gb"] == 32.0
+
+
+def test_container_metrics() -> None:
+    m = full_report().metrics
+    assert m["container_cpu_percent"] == 200.0  # 100.5..109.5: each of 150..250 twice
+    assert m["container_memory_peak_gb"] == 3.0
+    assert m["container_oom_events"] == 1  # 1 before the window, 2 at its end
+
+
+def test_a_gpu_error_inside_the_window_is_the_reason() -> None:
+    samples = [
+        GpuSample(
+            s.t,
+            s.gpu,
+            None,
+            *[getattr(s, f) for f in ("memory_used_gb", "memory_total_gb")],
+            s.temperature_c,
+            s.power_w,
+            s.energy_j,
+            errors=(("utilization_percent", "GPU 1: GPU is lost"),),
+        )
+        if s.gpu == 1 and s.t >= 105
+        else s
+        for s in gpu_samples()
+    ]
+    source = GpuSource(samples, [0, 1], None, {"utilization_percent": "GPU 0: Unknown Error"})
+    late = build_report(105.0, END, [], source, ServerSource([]))
+    assert late.unavailable["gpu_utilization_percent"] == "GPU 1: GPU is lost"
+    early = build_report(START, 104.0, [], source, ServerSource([]))
+    assert early.metrics["gpu_utilization_percent"] == 60.0
 
 
 def test_server_metrics() -> None:

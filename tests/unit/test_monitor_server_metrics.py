@@ -15,6 +15,7 @@ from evalclient.errors import ConfigError
 from evalclient.monitor import metric_names_for
 from evalclient.monitor.prometheus import parse_exposition
 from evalclient.monitor.server_metrics import ServerMetricsScraper, sample_from_exposition
+from evalclient.sim.rules import RuleSet
 
 TGI = """\
 # TYPE tgi_batch_current_size gauge
@@ -62,6 +63,7 @@ def test_metric_names_per_engine() -> None:
     tgi, vllm, sglang = metric_names_for("tgi"), metric_names_for("VLLM"), metric_names_for("sglang")
     assert tgi.running_batch == ("tgi_batch_current_size",)
     assert tgi.kv_cache_tokens == ("tgi_batch_current_max_tokens",)
+    assert tgi.kv_budget_tokens == ("tgi_batch_max_total_tokens",)
     assert tgi.queue_size == ("tgi_queue_size",)
     assert vllm.running_batch == ("vllm:num_requests_running",)
     assert vllm.kv_cache_fraction == ("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc")
@@ -78,6 +80,23 @@ def test_tgi_kv_tokens_divided_by_max_batch_total_tokens() -> None:
     assert sample.kv_cache_tokens == 4000.0
     assert sample.kv_cache_fraction == 0.25
     assert (sample.prompt_tokens_total, sample.generation_tokens_total) == (1234.0, 560.0)
+
+
+def test_tgi_budget_gauge_comes_before_the_budget_given() -> None:
+    text = TGI + "# TYPE tgi_batch_max_total_tokens gauge\ntgi_batch_max_total_tokens 20000\n"
+    for given in (16000, None):  # from the startup log or the preset; or none at all
+        sample = sample_from_exposition(1.0, parse_exposition(text), metric_names_for("tgi"), given)
+        assert (sample.kv_budget_tokens, sample.kv_cache_fraction) == (20000.0, 0.2)
+    without = sample_from_exposition(1.0, parse_exposition(TGI), metric_names_for("tgi"), 16000)
+    assert without.kv_budget_tokens == 16000.0
+
+
+def test_vllm_current_cache_name_first() -> None:
+    text = VLLM_TWO_ENGINES.replace("gpu_cache_usage_perc", "kv_cache_usage_perc") + (
+        'vllm:gpu_cache_usage_perc{engine="0",model_name="m"} 0.9\n'  # a server exporting both
+    )
+    sample = sample_from_exposition(1.0, parse_exposition(text), metric_names_for("vllm"), None)
+    assert sample.kv_cache_fraction == pytest.approx(0.4)
 
 
 def test_tgi_without_max_batch_total_tokens_keeps_tokens_only() -> None:
@@ -162,7 +181,7 @@ async def test_scrape_once(server: MetricsServer, session: aiohttp.ClientSession
     sample = await scraper.scrape_once()
     assert sample is not None
     assert sample.kv_cache_fraction == 0.5
-    assert scraper.samples == [sample]
+    assert scraper.samples.snapshot() == [sample]
     assert (scraper.scrapes, scraper.failures) == (1, 0)
 
 
@@ -236,7 +255,8 @@ def test_field_reasons() -> None:
     scraper = ServerMetricsScraper(None, "http://x/metrics", metric_names_for("tgi"))  # type: ignore[arg-type]
     reasons = scraper.field_reasons()
     assert reasons["kv_cache_fraction"] == (
-        "tgi reports KV-cache use in tokens (tgi_batch_current_max_tokens); max batch total tokens unknown"
+        "tgi reports KV-cache use in tokens (tgi_batch_current_max_tokens); it exports no"
+        " tgi_batch_max_total_tokens, and its KV budget (max batch total tokens) is unknown"
     )
     assert (
         reasons["running_batch"]
@@ -246,3 +266,13 @@ def test_field_reasons() -> None:
     assert vllm.field_reasons()["kv_cache_fraction"] == (
         "server exposes no KV-cache metric (looked for vllm:kv_cache_usage_perc, vllm:gpu_cache_usage_perc)"
     )
+
+
+async def test_the_simulator_exports_tgis_kv_budget_gauge(
+    start_sim: Callable[..., Any], session: aiohttp.ClientSession
+) -> None:
+    base = await start_sim(RuleSet(), max_batch_total_tokens=50_000)
+    scraper = ServerMetricsScraper(session, base + "/metrics", metric_names_for("tgi"))
+    sample = await scraper.scrape_once()
+    assert sample is not None
+    assert (sample.kv_budget_tokens, sample.kv_cache_tokens, sample.kv_cache_fraction) == (50_000.0, 0.0, 0.0)

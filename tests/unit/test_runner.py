@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestServer
 from evalclient.config import load_config
 from evalclient.demo import demo_data_dir
 from evalclient.deploy.ports import PortLease
+from evalclient.monitor.rows import ROW_COLUMNS
 from evalclient.planning import build_plan
 from evalclient.runner import EvaluationRunner, RunOptions
 from evalclient.sim import create_app
@@ -54,6 +55,13 @@ async def test_complete_then_resumed(sim: Start, tmp_path: Path) -> None:
         record["performance_unavailable"]["time_to_ready_s"] == "the server was already running (--endpoint)"
     )
     assert record["provenance"]["server_info"]["model_id"] == "Qwen/Qwen2.5-7B-Instruct"
+    assert record["performance_unavailable"]["container_cpu_percent"] == (
+        "the server does not run in a container evalclient started"
+    )
+    samples = (tmp_path / "metrics/performance/qwen2.5_8b_balanced.csv").read_text().splitlines()
+    assert samples[0] == ",".join(ROW_COLUMNS)
+    assert {line.split(",")[0] for line in samples[1:]} == {first.run_id}  # streamed while it ran
+    assert any(",server," in line for line in samples[1:])
     second = await _runner(url, tmp_path).run()
     assert [o.status for o in second.outcomes] == ["skipped", "skipped"]
     third = await _runner(url, tmp_path, resume=False).run()
