@@ -14,6 +14,8 @@ from evalclient.errors import UsageError
 from evalclient.tasks.arc import ARC_CHALLENGE
 from evalclient.tasks.base import HubSource, TaskSpec
 from evalclient.tasks.codet5 import CODET5
+from evalclient.tasks.function_calling.bfcl import BFCL
+from evalclient.tasks.function_calling.toolllama import TOOLLLAMA
 from evalclient.tasks.hellaswag import HELLASWAG
 from evalclient.tasks.humaneval import HUMANEVAL, HUMANEVAL_COMPLETION
 from evalclient.tasks.math import GSM8K
@@ -28,8 +30,9 @@ from evalclient.tasks.truthfulqa import TRUTHFULQA
 #  mt_bench_prompts e3a795c5…  pinned by two independent evaluation projects
 #  cais/mmlu c30699e8…         inspect_evals 0.20.0 mmlu.py; Aleph-Alpha lock file
 #  truthful_qa 741b8276…       inspect_evals v0.23.0 truthfulqa.py
-#  BFCL 61fc0608…              a BFCL adapter pinned with bfcl-eval 2025.12.17 (holds BFCL_v3_simple.json)
-#  gsm8k / arc: see math.py and multiple_choice.py (inspect_evals pins); humaneval / mbpp: their modules.
+#  BFCL 61fc0608…              a BFCL adapter pinned with bfcl-eval 2025.12.17 (holds BFCL v3's files)
+#  gsm8k / arc: see math.py and multiple_choice.py (inspect_evals pins); humaneval / mbpp: their modules;
+#  bfcl / toolllama: function_calling/bfcl_data.py and function_calling/toolllama.py.
 _DECLARED: tuple[TaskSpec, ...] = (
     # The hub copy names FastChat's question_id `prompt_id`.
     TaskSpec(
@@ -48,27 +51,6 @@ _DECLARED: tuple[TaskSpec, ...] = (
         source=HubSource("tatsu-lab/alpaca_eval", None, "train", "main", data_files="alpaca_eval.json"),
         required_fields=("instruction", "output"),
     ),
-    TaskSpec(
-        name="bfcl",
-        family="function_calling",
-        source=HubSource(
-            "gorilla-llm/Berkeley-Function-Calling-Leaderboard",
-            None,
-            "train",
-            "61fc0608cfd831fcfbbaa676ebdfef0ed963eeda",
-            data_files="BFCL_v3_simple.json",
-        ),
-        required_fields=("id", "question", "function"),
-        id_field="id",
-    ),
-    # ToolBench publishes its ToolEval test queries on Google Drive, not the hub; this is a community hub
-    # mirror of them (G1 instruction set). Provisional until the task is implemented: confirm its schema.
-    TaskSpec(
-        name="toolllama",
-        family="function_calling",
-        source=HubSource("tuandunghcmut/toolbench-v1", "benchmark", "g1_instruction", "main"),
-        required_fields=("query",),
-    ),
 )
 
 SWEEP_ORDER: tuple[str, ...] = (
@@ -86,7 +68,7 @@ SWEEP_ORDER: tuple[str, ...] = (
     "toolllama",
 )
 
-_IMPLEMENTED = (HUMANEVAL, MBPP, CODET5, GSM8K, ARC_CHALLENGE, HELLASWAG, MMLU, TRUTHFULQA)
+_IMPLEMENTED = (HUMANEVAL, MBPP, CODET5, GSM8K, ARC_CHALLENGE, HELLASWAG, MMLU, TRUTHFULQA, BFCL, TOOLLLAMA)
 _TASKS: dict[str, TaskSpec] = {t.name: t for t in (*_DECLARED, *_IMPLEMENTED)}
 assert set(_TASKS) == set(SWEEP_ORDER), "every dataset of the sweep is declared once"
 

@@ -62,8 +62,8 @@ def test_unknown_preset_or_dataset(option: str, value: str, expected: str) -> No
 
 
 def test_unimplemented_dataset_is_a_usage_error() -> None:
-    line = _one_error_line(_cli("run", "--datasets", "bfcl", "--gpus", "none"))
-    assert "not implemented yet: bfcl" in line
+    line = _one_error_line(_cli("run", "--datasets", "mt_bench", "--gpus", "none"))
+    assert "not implemented yet: mt_bench" in line
     assert "gsm8k" in line
 
 

@@ -38,7 +38,18 @@ def test_twelve_names_in_sweep_order() -> None:
     assert [task.name for task in all_tasks()] == SWEEP
 
 
-IMPLEMENTED = ["humaneval", "mbpp", "codet5", "gsm8k", "arc_challenge", "hellaswag", "mmlu", "truthfulqa"]
+IMPLEMENTED = [
+    "humaneval",
+    "mbpp",
+    "codet5",
+    "gsm8k",
+    "arc_challenge",
+    "hellaswag",
+    "mmlu",
+    "truthfulqa",
+    "bfcl",
+    "toolllama",
+]
 
 
 def test_implemented_tasks() -> None:
