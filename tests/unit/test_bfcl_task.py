@@ -76,6 +76,8 @@ def test_rows_get_their_category_and_keep_the_hub_schema() -> None:
         ]
     )
     assert v3[0]["category"] == "simple_java"  # BFCL v3's names read as v4's
+    flat = bfcl_data.prepare_rows([{**samples[0].row, "question": [{"role": "user", "content": "q"}]}])
+    assert flat[0]["question"] == [[{"role": "user", "content": "q"}]]  # one turn without the list of turns
 
 
 @pytest.mark.parametrize(
@@ -328,6 +330,27 @@ def test_offline_scoring_reads_both_tool_call_shapes_and_infers_the_mode(tmp_pat
             ],
         },
         {"id": "irrelevance_1", "response": "Around 70 degrees Celsius."},
+        {  # evalclient's own shape, as its predictions files store a call
+            "id": "parallel_1",
+            "tool_calls": [
+                {
+                    "id": None,
+                    "name": "set_timer",
+                    "arguments": {"minutes": 10, "label": "pasta"},
+                    "arguments_text": '{"minutes": 10, "label": "pasta"}',
+                    "source": "api",
+                    "parse_error": None,
+                },
+                {
+                    "id": None,
+                    "name": "set_timer",
+                    "arguments": {"minutes": 25, "label": "Bread"},
+                    "arguments_text": '{"minutes": 25, "label": "Bread"}',
+                    "source": "text",
+                    "parse_error": None,
+                },
+            ],
+        },
     ]
     predictions = tmp_path / "answers.jsonl"
     predictions.write_text("".join(json.dumps(line) + "\n" for line in lines))
@@ -338,6 +361,7 @@ def test_offline_scoring_reads_both_tool_call_shapes_and_infers_the_mode(tmp_pat
         "multiple_0": True,
         "multiple_1": False,
         "parallel_0": True,
+        "parallel_1": True,
         "irrelevance_1": True,
     }
     assert result.per_sample["multiple_1"]["error_type"] == "ast_decoder:decoder_failed"

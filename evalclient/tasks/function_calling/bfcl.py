@@ -9,7 +9,8 @@ irrelevance), sampled in proportion to their sizes. Two modes, recorded with the
   `[func(a=1, b="x")]` and read with Python's `ast` (Java and JavaScript calls by their source text).
 
 An answer is decoded (`bfcl_decode`), then checked against the row's possible answers (`bfcl_checker`); an
-irrelevance row is right iff the answer makes no call. Each verdict names BFCL's error type. Metrics are
+irrelevance row is right iff the answer makes no call. Each verdict names BFCL's error type (or
+`unsupported_type` for a declared type BFCL's checker has no rule for: counted wrong). Metrics are
 in `bfcl_metrics` (per-category accuracy, BFCL v4's non-live summary as `ast_accuracy`,
 `function_calling_success_rate`).
 """
@@ -84,8 +85,8 @@ def decode(completion: Completion, category: str, mode: str) -> Decoded:
 
 
 def verdict(row: Mapping[str, Any], output: SampleOutput | None, mode: str) -> dict[str, Any]:
-    """correct, parsed, well_formed (decoded into at least one well-formed call), BFCL's error type and
-    message, and the decoded calls."""
+    """correct, parsed, well_formed (a row that expects calls got at least one well-formed call), BFCL's
+    error type and message, and the decoded calls."""
     category = str(row["category"])
     final = output.final if output is not None and output.ok else None
     if final is None:

@@ -10,10 +10,13 @@ Schema (a local `bfcl.jsonl|json|parquet` holds these rows; the hub's question r
 
 Categories, by BFCL v4's names: simple_python, simple_java, simple_javascript, multiple, parallel,
 parallel_multiple, irrelevance. v3's names (simple, java, javascript; ids `simple_0`, `java_0`, ...) are read
-as the v4 ones. From the hub, the pinned revision's v3 files are read for each category: `BFCL_v3_<name>.json`
-with `possible_answer/BFCL_v3_<name>.json` (irrelevance has no answer file), both JSON Lines in the same
-order, joined by id. They are downloaded through `huggingface_hub` (the `datasets` library's hub client):
-`datasets` cannot load them as tables, their values mixing types from row to row.
+as the v4 ones; a `question` holding one turn's messages without the list of turns (BFCL v1/v2) is read
+as one turn. From the hub, the pinned revision's v3 files are read for each category: `BFCL_v3_<name>.json`
+with `possible_answer/BFCL_v3_<name>.json` (irrelevance has no answer file), both JSON Lines, joined by id.
+These are the names of BFCL v3's files in ShishirPatil/gorilla; that the hub copy at the pin holds all of
+them is not verified offline (only BFCL_v3_simple.json was seen there). The files are downloaded through
+`huggingface_hub` (the `datasets` library's hub client): `datasets` cannot load them as tables, their
+values mixing types from row to row.
 """
 
 from __future__ import annotations
@@ -76,6 +79,8 @@ def _prepared(row: Mapping[str, Any]) -> dict[str, Any]:
     row_id = str(row["id"])
     category = category_name(str(row["category"])) if row.get("category") else category_of(row_id)
     question = row["question"]
+    if _messages(question):  # BFCL v1/v2 wrote one turn's messages without the list of turns
+        question = [question]
     if not (isinstance(question, list) and len(question) == 1 and _messages(question[0])):
         raise DatasetError(f"bfcl row {row_id}: `question` must hold one turn of chat messages", SCHEMA_HINT)
     functions = row["function"]
@@ -87,7 +92,7 @@ def _prepared(row: Mapping[str, Any]) -> dict[str, Any]:
             f"bfcl row {row_id}: `ground_truth` must be a list of {{function: {{param: [values]}}}}",
             SCHEMA_HINT,
         )
-    return {**row, "category": category, "ground_truth": answer}
+    return {**row, "question": question, "category": category, "ground_truth": answer}
 
 
 def _messages(turn: Any) -> bool:
