@@ -35,7 +35,7 @@ test-unit: $(STAMP)
 test-docker: $(STAMP) docker-engine
 	$(BIN)/pytest -q -rs tests/docker
 
-demo: $(STAMP) docker-engine  ## 2 models x 3 presets x 3 datasets against the TGI simulator
+demo: $(STAMP) docker-engine  ## 2 models x 3 presets x 4 datasets against the TGI simulator
 	$(BIN)/evalclient demo
 
 eval-all: $(STAMP)  ## the whole default sweep; needs a GPU host with nvidia-container-toolkit

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from evalclient.runner import RunOptions
 
 DEMO_MODELS = ("qwen2.5_8b", "qwen3_8b")
-DEMO_DATASETS = ("gsm8k", "arc_challenge:generative", "hellaswag")
+DEMO_DATASETS = ("gsm8k", "arc_challenge:generative", "hellaswag", "bfcl")
 out = Console() if sys.stdout.isatty() else Console(width=160)
 err = Console(stderr=True)
 
@@ -719,7 +719,7 @@ def cleanup(run_id: str | None, include_live: bool) -> None:
 def demo(
     ctx: click.Context, output: Path, samples: int, repeat_subset: int, force_local: bool, quiet: bool
 ) -> None:
-    """2 models x 3 presets x 3 datasets against the TGI simulator (Docker if reachable, else local)."""
+    """2 models x 3 presets x 4 datasets against the TGI simulator (Docker if reachable, else local)."""
     from evalclient.demo import demo_data_dir, prepare_demo_engine
 
     started = time.monotonic()

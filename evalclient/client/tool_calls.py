@@ -93,6 +93,12 @@ def text_tool_calls(text: str) -> list[ToolCall]:
     return found
 
 
+def parsed_tool_call(name: str, arguments: Any, call_id: str | None = None, source: str = "api") -> ToolCall:
+    """A call from its name and arguments given as a JSON string or as the object itself."""
+    raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
+    return _call(name, raw, call_id, source)
+
+
 def _call(name: str, raw: str, call_id: str | None, source: str = "api") -> ToolCall:
     try:
         parsed = json.loads(raw) if raw.strip() else {}

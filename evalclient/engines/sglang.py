@@ -10,6 +10,9 @@ from evalclient.engines.thinking import template_switch
 from evalclient.monitor.server_metrics import ServerMetricNames
 
 SGLANG_IMAGE = "lmsysorg/sglang:v0.5.2"
+TOOL_CALLS = ["--tool-call-parser", "qwen25"]
+"""Parse Qwen's `<tool_call>` output into tool calls (SGLang's parser for Qwen2.5 and Qwen3); without it the
+markup stays in the text, which the client still reads."""
 
 
 class SGLangAdapter(EngineAdapter):
@@ -51,6 +54,7 @@ class SGLangAdapter(EngineAdapter):
         flag(args, "--chunked-prefill-size", preset.max_batch_prefill_tokens)
         flag(args, "--max-total-tokens", preset.max_batch_total_tokens)
         flag(args, "--mem-fraction-static", preset.gpu_memory_fraction)
+        args += TOOL_CALLS
         if model.trust_remote_code:
             args.append("--trust-remote-code")
         return args

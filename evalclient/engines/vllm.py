@@ -10,6 +10,9 @@ from evalclient.engines.thinking import template_switch
 from evalclient.monitor.server_metrics import ServerMetricNames
 
 VLLM_IMAGE = "vllm/vllm-openai:v0.11.0"
+TOOL_CALLS = ["--enable-auto-tool-choice", "--tool-call-parser", "hermes"]
+"""Parse Qwen's `<tool_call>` output into tool calls (Qwen's documented parser for Qwen2.5 and Qwen3); without
+these flags vLLM refuses every request that offers tools (bfcl's native mode) with HTTP 400."""
 
 
 class VLLMAdapter(EngineAdapter):
@@ -56,6 +59,7 @@ class VLLMAdapter(EngineAdapter):
         flag(args, "--max-model-len", preset.max_total_tokens)
         flag(args, "--max-num-batched-tokens", preset.max_batch_prefill_tokens)
         flag(args, "--gpu-memory-utilization", preset.gpu_memory_fraction)
+        args += TOOL_CALLS
         if model.trust_remote_code:
             args.append("--trust-remote-code")
         return args

@@ -143,21 +143,43 @@ def openai_stream_error(message: str) -> dict[str, Any]:
 
 
 def tool_call_message(answer: str) -> dict[str, Any] | None:
-    """An assistant tool-call message when `answer` is a JSON tool call, else None.
+    """An assistant tool-call message when `answer` is a JSON tool call or a JSON list of them, else None.
 
-    Accepted answers: {"name": ..., "arguments"|"parameters": {...}} or TGI's own grammar output
-    {"function": {"_name": ..., <arguments>}}. Arguments are serialized as a string, as TGI does.
+    Accepted calls: {"name": ..., "arguments"|"parameters": {...}} or TGI's own grammar output
+    {"function": {"_name": ..., <arguments>}}; a list makes parallel calls, ids "0", "1", ... Arguments are
+    serialized as a string, as TGI does.
     """
     try:
         data = json.loads(answer)
     except json.JSONDecodeError:
         return None
-    call = _tool_call(data)
-    if call is None:
+    items = data if isinstance(data, list) and data else [data]
+    calls = [_tool_call(item) for item in items]
+    if any(call is None for call in calls):
         return None
-    name, arguments = call
-    function = {"description": None, "name": name, "arguments": json.dumps(arguments)}
-    return {"role": "assistant", "tool_calls": [{"id": "0", "type": "function", "function": function}]}
+    tool_calls = []
+    for index, call in enumerate(calls):
+        assert call is not None
+        name, arguments = call
+        function = {"description": None, "name": name, "arguments": json.dumps(arguments)}
+        tool_calls.append({"id": str(index), "type": "function", "function": function})
+    return {"role": "assistant", "content": None, "tool_calls": tool_calls}
+
+
+def tool_call_deltas(message: dict[str, Any], pieces: int = 4) -> list[dict[str, Any]]:
+    """The streamed form of a tool-call message, one `delta.tool_calls` entry per chunk: for each call in
+    turn (its `index`), the name with the first piece of its arguments, then the rest in `pieces` pieces,
+    as TGI streams a call and vLLM streams parallel ones."""
+    deltas: list[dict[str, Any]] = []
+    for index, call in enumerate(message["tool_calls"]):
+        arguments = call["function"]["arguments"]
+        size = max(1, -(-len(arguments) // pieces))
+        parts = [arguments[i : i + size] for i in range(0, len(arguments), size)] or [""]
+        for number, part in enumerate(parts):
+            name = call["function"]["name"] if number == 0 else None
+            function = {"name": name, "arguments": part}
+            deltas.append({"index": index, "id": call["id"], "type": "function", "function": function})
+    return deltas
 
 
 def _tool_call(data: Any) -> tuple[str, Any] | None:

@@ -24,6 +24,7 @@ from .responses import (
     sse_event,
     stream_details,
     stream_event,
+    tool_call_deltas,
     tool_call_message,
     usage,
 )
@@ -126,8 +127,9 @@ class ChatStream:
     async def _chunks(self, resp: web.StreamResponse, job: Job) -> None:
         fail_at = fault_point(self.engine, job)
         tool = tool_call_message(job.plan.text) if self.chat.tools else None
+        deltas = tool_call_deltas(tool) if tool is not None else []
         total = len(job.plan.tokens)
-        index = 0
+        index = sent = 0
         async for token in job.seq.tokens():
             if index == fail_at:
                 job.fail("generation")
@@ -135,26 +137,30 @@ class ChatStream:
                 return
             index += 1
             last = index == total
-            if tool is not None and not last:
-                continue
             if last:
                 job.finish()
-            await resp.write(sse_event(self._chunk(job, token, tool, last)))
+            if tool is None:
+                await resp.write(sse_event(self._chunk(job, token, last)))
+                continue
+            due = len(deltas) if last else len(deltas) * index // total  # spread over the token arrivals
+            for position in range(sent, due):
+                final = last and position == due - 1
+                await resp.write(sse_event(self._tool_chunk(job, deltas[position], final)))
+            sent = max(sent, due)
         if self.chat.include_usage:
             counts = usage(job.valid.input_length, job.plan.generated_tokens)
             await resp.write(sse_event(self._base_chunk(None, None, None, counts)))
 
-    def _chunk(self, job: Job, token: OutToken, tool: dict[str, Any] | None, last: bool) -> dict[str, Any]:
-        if tool is not None:
-            delta: dict[str, Any] = {
-                "role": "assistant",
-                "tool_calls": [{"index": 0, **tool["tool_calls"][0]}],
-            }
-        else:
-            delta = {"role": "assistant", "content": "" if token.special else token.text}
+    def _chunk(self, job: Job, token: OutToken, last: bool) -> dict[str, Any]:
+        delta = {"role": "assistant", "content": "" if token.special else token.text}
         finish = chat_finish_reason(job.plan.finish_reason) if last else None
         logprobs = logprobs_json([token], self.chat.gen.params.top_n_tokens) if self.chat.logprobs else None
         return self._base_chunk(delta, finish, logprobs, None)
+
+    def _tool_chunk(self, job: Job, tool_delta: dict[str, Any], last: bool) -> dict[str, Any]:
+        delta = {"role": "assistant", "content": None, "tool_calls": [tool_delta]}
+        finish = chat_finish_reason(job.plan.finish_reason) if last else None
+        return self._base_chunk(delta, finish, None, None)
 
     def _base_chunk(
         self,

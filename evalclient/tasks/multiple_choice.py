@@ -245,6 +245,7 @@ def mc_task(decl: MCDeclaration, options: TaskOptions | None = None) -> TaskSpec
         "id_field": decl.id_field,
         "description": decl.description,
         "mode": mode,
+        "modes": MODES,
         "num_fewshot": shots,
         "fewshot": decl.fewshot,
         "stratify": decl.stratify,

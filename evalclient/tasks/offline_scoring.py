@@ -1,8 +1,13 @@
 """`evalclient score`: score stored answers offline against the dataset's rows (DESIGN §3).
 
 Predictions are JSONL, one object per sample: `{"id": ..., "response": "..."}` (function-calling tasks may
-give `"tool_calls"`, and evalclient's own predictions files carry the full `completions`, which
+give `"tool_calls"`, in OpenAI's shape `{"id", "type", "function": {"name", "arguments": "<JSON>"}}` or as
+`{"name", "arguments": {...}}`, and evalclient's own predictions files carry the full `completions`, which
 log-likelihood tasks need). Each line becomes the sample's output as if the server had just sent it.
+
+A task's mode, unless the selector names it, follows the predictions: a multiple-choice task is scored by
+log-likelihood when they hold log-likelihood completions, else generatively; bfcl natively when any answer
+holds a tool call (or Qwen's `<tool_call>` markup), else in prompt mode.
 """
 
 from __future__ import annotations
@@ -14,12 +19,15 @@ from typing import Any
 
 from evalclient.client.completion import Completion, RequestError, ToolCall
 from evalclient.client.requests import RequestKind
+from evalclient.client.tool_calls import parsed_tool_call
 from evalclient.errors import DatasetError, UsageError
 from evalclient.results.atomic import atomic_write_jsonl
 from evalclient.sandbox import choose_sandbox
 from evalclient.tasks.base import (
     GENERATIVE_MODE,
     LOGLIKELIHOOD_MODE,
+    NATIVE_TOOLS_MODE,
+    PROMPT_TOOLS_MODE,
     SampleOutput,
     ScoreResult,
     TaskOptions,
@@ -27,7 +35,7 @@ from evalclient.tasks.base import (
 )
 from evalclient.tasks.context import ScoreContext
 from evalclient.tasks.manager import DatasetManager
-from evalclient.tasks.options import configured_task, parse_selector
+from evalclient.tasks.options import configured_task, is_multiple_choice, parse_selector
 from evalclient.tasks.registry import get_task
 
 LINE_SHAPE = '{"id": ..., "response": "..."} (or "tool_calls": [...]) per line'
@@ -83,18 +91,20 @@ def prediction_output(row: Mapping[str, Any]) -> SampleOutput:
 
 
 def _tool_call(call: Any) -> ToolCall:
+    """OpenAI's shape, evalclient's stored shape, or {"name", "arguments"}; arguments that are not JSON are
+    kept with their parse error (the scorer decides what that costs)."""
     if not isinstance(call, dict):
         raise ValueError("each tool call must be an object")
     if "function" in call:  # OpenAI's shape
         function = call["function"]
-        arguments = function.get("arguments", {})
-        text = arguments if isinstance(arguments, str) else json.dumps(arguments)
-        parsed = json.loads(text) if isinstance(arguments, str) else arguments
-        return ToolCall(str(function["name"]), text, parsed, call.get("id"))
-    if "name" in call and "arguments_text" in call:
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise ValueError("a tool call's 'function' needs a 'name'")
+        return parsed_tool_call(function["name"], function.get("arguments", {}), call.get("id"))
+    if not isinstance(call.get("name"), str):
+        raise ValueError("each tool call needs a 'name'")
+    if "arguments_text" in call:
         return ToolCall.from_dict(call)
-    arguments = call.get("arguments", {})
-    return ToolCall(str(call["name"]), json.dumps(arguments), arguments)
+    return parsed_tool_call(call["name"], call.get("arguments", {}), call.get("id"))
 
 
 def _parse_line(path: Path, number: int, line: str) -> dict[str, Any]:
@@ -138,9 +148,15 @@ def _task_for(selector: str, outputs: Mapping[str, SampleOutput]) -> TaskSpec:
     """The task as the predictions were made: a multiple-choice task's mode, unless the selector names it,
     follows the predictions (log-likelihood completions, or text answers)."""
     name, options = parse_selector(selector)
-    if get_task(name).mode is not None and options.mode is None:
+    task = get_task(name)
+    if options.mode is None and is_multiple_choice(task):
         kinds = {c.kind for o in outputs.values() for c in o.completions}
         mode = LOGLIKELIHOOD_MODE if RequestKind.LOGLIKELIHOOD in kinds else GENERATIVE_MODE
+        options = TaskOptions(mode, options.num_fewshot, options.config)
+    elif options.mode is None and NATIVE_TOOLS_MODE in task.modes:
+        completions = [c for o in outputs.values() for c in o.completions]
+        native = any(c.tool_calls or "<tool_call>" in c.text for c in completions)
+        mode = NATIVE_TOOLS_MODE if native else PROMPT_TOOLS_MODE
         options = TaskOptions(mode, options.num_fewshot, options.config)
     return configured_task(name, options, engine_kinds=set(RequestKind))
 

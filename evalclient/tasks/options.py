@@ -1,6 +1,7 @@
-"""Dataset selectors with options — `mmlu:0shot`, `arc_challenge:generative`, `codet5:java` — and the
-multiple-choice mode chosen per engine: log-likelihood where the engine serves prompt logprobs, generative
-otherwise, unless the selector or `--mc-mode` says which.
+"""Dataset selectors with options — `mmlu:0shot`, `arc_challenge:generative`, `codet5:java`, `bfcl:prompt` —
+and the multiple-choice mode chosen per engine: log-likelihood where the engine serves prompt logprobs,
+generative otherwise, unless the selector or `--mc-mode` says which. Other tasks with modes (bfcl) run in
+their default mode unless the selector names another.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def parse_selector(selector: str) -> tuple[str, TaskOptions]:
     config: str | None = None
     for part in (p.strip() for p in parts if p.strip()):
         shot = _SHOTS.fullmatch(part)
-        if part in (LOGLIKELIHOOD_MODE, GENERATIVE_MODE):
+        if part in (LOGLIKELIHOOD_MODE, GENERATIVE_MODE) or part in task.modes:
             mode = part
         elif shot:
             shots = int(shot.group(1))
@@ -45,13 +46,18 @@ def configured_task(
     if mc_mode not in MC_MODES:
         raise UsageError(f"--mc-mode {mc_mode!r} is not one of {', '.join(MC_MODES)}")
     mode = options.mode
-    if task.mode is None:
-        if mode is not None:
-            raise UsageError(f"{name} is not a multiple-choice task; it has no mode {mode!r}")
-    elif mode is None:
+    if mode is not None and mode not in task.modes:
+        offered = f"modes: {', '.join(task.modes)}" if task.modes else "it has no modes"
+        raise UsageError(f"{name} has no mode {mode!r}", offered)
+    if mode is None and is_multiple_choice(task):
         if mc_mode != "auto":
             mode = mc_mode
         else:
             served = RequestKind.LOGLIKELIHOOD in engine_kinds
             mode = LOGLIKELIHOOD_MODE if served else GENERATIVE_MODE
     return task.with_options(TaskOptions(mode, options.num_fewshot, options.config))
+
+
+def is_multiple_choice(task: TaskSpec) -> bool:
+    """Whether the task runs by log-likelihood or generatively (the modes `--mc-mode` chooses between)."""
+    return LOGLIKELIHOOD_MODE in task.modes and GENERATIVE_MODE in task.modes

@@ -1,8 +1,7 @@
 """The twelve datasets of the sweep, each declared once (`TaskSpec`) and registered here, in sweep order.
 
 Hub paths follow the reference harnesses (lm-evaluation-harness, inspect_evals). A revision is a commit
-SHA only where a reference harness or a published lock file pins it; elsewhere it is "main". A declaration
-without a solver and scorer is registered (its rows load and sample) but cannot be run or scored yet.
+SHA only where a reference harness or a published lock file pins it; elsewhere it is "main".
 Variants (another prompt style or subset of a sweep dataset: humaneval_completion, mbpp_sanitized,
 mbpp_completion) are run and scored by name but are not part of the sweep. Sample caps live in
 presets/sweep.yaml alone.
@@ -13,8 +12,10 @@ from __future__ import annotations
 from evalclient.errors import UsageError
 from evalclient.tasks.alpaca_eval import ALPACA_EVAL
 from evalclient.tasks.arc import ARC_CHALLENGE
-from evalclient.tasks.base import HubSource, TaskSpec
+from evalclient.tasks.base import TaskSpec
 from evalclient.tasks.codet5 import CODET5
+from evalclient.tasks.function_calling.bfcl import BFCL
+from evalclient.tasks.function_calling.toolllama import TOOLLLAMA
 from evalclient.tasks.hellaswag import HELLASWAG
 from evalclient.tasks.humaneval import HUMANEVAL, HUMANEVAL_COMPLETION
 from evalclient.tasks.math import GSM8K
@@ -30,32 +31,9 @@ from evalclient.tasks.truthfulqa import TRUTHFULQA
 #  mt_bench_prompts e3a795c5…  pinned by two independent evaluation projects
 #  cais/mmlu c30699e8…         inspect_evals 0.20.0 mmlu.py; Aleph-Alpha lock file
 #  truthful_qa 741b8276…       inspect_evals v0.23.0 truthfulqa.py
-#  BFCL 61fc0608…              a BFCL adapter pinned with bfcl-eval 2025.12.17 (holds BFCL_v3_simple.json)
+#  BFCL 61fc0608…              a BFCL adapter pinned with bfcl-eval 2025.12.17 (holds BFCL v3's files)
 #  gsm8k / arc: see math.py and multiple_choice.py (inspect_evals pins); humaneval / mbpp: their modules;
-#  mt_bench / alpaca_eval: mt_bench.py and alpaca_eval.py.
-_DECLARED: tuple[TaskSpec, ...] = (
-    TaskSpec(
-        name="bfcl",
-        family="function_calling",
-        source=HubSource(
-            "gorilla-llm/Berkeley-Function-Calling-Leaderboard",
-            None,
-            "train",
-            "61fc0608cfd831fcfbbaa676ebdfef0ed963eeda",
-            data_files="BFCL_v3_simple.json",
-        ),
-        required_fields=("id", "question", "function"),
-        id_field="id",
-    ),
-    # ToolBench publishes its ToolEval test queries on Google Drive, not the hub; this is a community hub
-    # mirror of them (G1 instruction set). Provisional until the task is implemented: confirm its schema.
-    TaskSpec(
-        name="toolllama",
-        family="function_calling",
-        source=HubSource("tuandunghcmut/toolbench-v1", "benchmark", "g1_instruction", "main"),
-        required_fields=("query",),
-    ),
-)
+#  mt_bench / alpaca_eval: mt_bench.py and alpaca_eval.py; bfcl / toolllama: function_calling/.
 
 SWEEP_ORDER: tuple[str, ...] = (
     "humaneval",
@@ -83,8 +61,10 @@ _IMPLEMENTED = (
     ALPACA_EVAL,
     MMLU,
     TRUTHFULQA,
+    BFCL,
+    TOOLLLAMA,
 )
-_TASKS: dict[str, TaskSpec] = {t.name: t for t in (*_DECLARED, *_IMPLEMENTED)}
+_TASKS: dict[str, TaskSpec] = {t.name: t for t in _IMPLEMENTED}
 assert set(_TASKS) == set(SWEEP_ORDER), "every dataset of the sweep is declared once"
 
 VARIANTS: dict[str, TaskSpec] = {t.name: t for t in (HUMANEVAL_COMPLETION, MBPP_SANITIZED, MBPP_COMPLETION)}

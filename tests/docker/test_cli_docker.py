@@ -15,7 +15,8 @@ import pytest
 from evalclient.demo import demo_data_dir
 from evalclient.engines.docker import MANAGED_LABEL, RUN_LABEL
 
-pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("no_leftovers")]
+pytestmark = [pytest.mark.docker]
+leaves_nothing = pytest.mark.usefixtures("no_leftovers")
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -24,6 +25,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@leaves_nothing
 def test_run_writes_results_tree_and_resumes(sim_image: str, tmp_path: Path) -> None:
     out = tmp_path / "results"
     args = (
@@ -91,6 +93,7 @@ def test_run_writes_results_tree_and_resumes(sim_image: str, tmp_path: Path) -> 
     assert {c["status"] for c in manifest["combinations"].values()} == {"skipped"}
 
 
+@leaves_nothing
 def test_failed_deployment_exits_1_and_others_still_run(sim_image: str, tmp_path: Path) -> None:
     data = str(demo_data_dir())
     result = _cli(
@@ -105,6 +108,7 @@ def test_failed_deployment_exits_1_and_others_still_run(sim_image: str, tmp_path
     assert "Traceback" not in result.stderr
 
 
+@leaves_nothing
 def test_cleanup_removes_labelled_leftovers(docker_client: Any, sim_image: str) -> None:
     run_id = f"test-{uuid.uuid4().hex[:8]}"
     docker_client.containers.create(
@@ -120,6 +124,7 @@ def test_cleanup_removes_labelled_leftovers(docker_client: Any, sim_image: str) 
     assert not docker_client.containers.list(all=True, filters={"name": "evalclient-test-leftover"})
 
 
+@leaves_nothing
 def test_a_server_without_prompt_logprobs_fails_the_probe_not_the_run(
     variant: Callable[..., str], tmp_path: Path
 ) -> None:
@@ -136,3 +141,37 @@ def test_a_server_without_prompt_logprobs_fails_the_probe_not_the_run(
     assert hellaswag["error"].startswith("log-likelihood probe failed: TGI returned no prefill logprobs")
     assert manifest["combinations"]["qwen2.5_8b/balanced/gsm8k"]["status"] == "complete"
     assert "1 combination(s) not complete" in result.stderr
+
+
+def test_bfcl_demo_tool_calls_through_the_simulator_image(
+    docker_client: Any, sim_image: str, tmp_path: Path
+) -> None:
+    """The demo's bfcl in native mode on the real engine: the scripted calls come back as tool calls (and
+    Qwen's markup), scored as the demo rules promise for Qwen2.5. Leftovers are checked for this run's own
+    containers only, so runs of others on the same engine are never touched."""
+    out = tmp_path / "results"
+    result = _cli(
+        *("run", "--models", "qwen2.5_8b", "--presets", "balanced", "--datasets", "bfcl", "--samples", "all"),
+        *("--image", sim_image, "--gpus", "none", "--output", str(out), "--quiet"),
+        *("--data-dir", str(demo_data_dir())),
+    )
+    assert result.returncode == 0, result.stderr
+    run_id = json.loads((out / "manifest.json").read_text())["run_id"]
+    assert not docker_client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={run_id}"})
+    record = json.loads((out / "metrics" / "detailed" / "qwen2.5_8b_balanced_bfcl.json").read_text())
+    assert (record["status"], record["num_samples"], record["request_parameters"]["mode"]) == (
+        "complete",
+        12,
+        "native",
+    )
+    metrics = record["dataset_metrics"]  # the demo rules: Qwen2.5 answers 9 of 12
+    assert (metrics["accuracy"], metrics["ast_accuracy"], metrics["irrelevance_accuracy"]) == (
+        0.75,
+        2 / 3,
+        0.5,
+    )
+    assert metrics["function_calling_success_rate"] == 1.0
+    rows = [json.loads(line) for line in (out / record["predictions_file"]).read_text().splitlines()]
+    calls = {r["id"]: r["completions"][0]["tool_calls"] for r in rows}
+    assert [c["name"] for c in calls["parallel_1"]] == ["set_timer", "set_timer"]
+    assert [c["source"] for c in calls["simple_python_0"]] == ["text"]  # Qwen's <tool_call> markup

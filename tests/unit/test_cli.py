@@ -61,12 +61,6 @@ def test_unknown_preset_or_dataset(option: str, value: str, expected: str) -> No
     assert "valid" in line
 
 
-def test_unimplemented_dataset_is_a_usage_error() -> None:
-    line = _one_error_line(_cli("run", "--datasets", "bfcl", "--gpus", "none"))
-    assert "not implemented yet: bfcl" in line
-    assert "gsm8k" in line
-
-
 def test_malformed_preset_file(tmp_path: Path) -> None:
     folder = tmp_path / "presets"
     shutil.copytree(ROOT / "presets", folder)

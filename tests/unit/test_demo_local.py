@@ -19,21 +19,24 @@ def test_local_demo_writes_every_combination(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "simulator as a local process" in result.stderr
     detailed = sorted(p.name for p in (out / "metrics" / "detailed").glob("*.json"))
-    assert len(detailed) == 18  # 2 models x 3 presets x 3 datasets
+    assert len(detailed) == 24  # 2 models x 3 presets x 4 datasets
     scores = {}
     for name in detailed:
         record = json.loads((out / "metrics" / "detailed" / name).read_text())
         assert (record["status"], record["num_samples"], record["num_errors"]) == ("complete", 12, 0)
+        if record["dataset"] == "bfcl":
+            assert record["request_parameters"]["mode"] == "native"
+            assert record["dataset_metrics"]["mode"] == "native"
         assert record["performance_metrics"]["num_errors"] == 0
         metrics = record["dataset_metrics"]
         scores[(record["preset"], record["model"], record["dataset"])] = (
             metrics["accuracy"],
-            metrics.get("exact_match_strict") or metrics.get("acc_norm"),
+            metrics.get("exact_match_strict") or metrics.get("acc_norm") or metrics.get("ast_accuracy"),
             metrics["num_failed_parse"],
         )
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "finished"
-    assert len(manifest["combinations"]) == 18
+    assert len(manifest["combinations"]) == 24
     # what evalclient/sim/data/demo_rules.yaml scripts for each model, the same under every preset
     expected = {
         ("qwen2.5_8b", "gsm8k"): (9 / 12, 8 / 12, 0),
@@ -42,6 +45,8 @@ def test_local_demo_writes_every_combination(tmp_path: Path) -> None:
         ("qwen3_8b", "arc_challenge"): (11 / 12, None, 0),
         ("qwen2.5_8b", "hellaswag"): (9 / 12, 9 / 12, None),  # by log-likelihood: acc and acc_norm
         ("qwen3_8b", "hellaswag"): (11 / 12, 11 / 12, None),
+        ("qwen2.5_8b", "bfcl"): (9 / 12, 2 / 3, 0),  # native tool calls: accuracy, ast_accuracy
+        ("qwen3_8b", "bfcl"): (11 / 12, 0.875, 0),
     }
     for preset in ("balanced", "performance", "memory_optimized"):
         for (model, dataset), values in expected.items():

@@ -74,12 +74,17 @@ def test_vllm_and_sglang_flags() -> None:
     assert vllm["--max-num-seqs"] == "64"
     assert vllm["--max-model-len"] == "4096"
     assert vllm["--gpu-memory-utilization"] == "0.8"
+    assert (vllm["--tool-call-parser"], "--enable-auto-tool-choice" in vllm) == (
+        "hermes",
+        True,
+    )  # bfcl native
     sglang_spec = get_adapter("sglang").launch_spec(model, preset, port=3)
     sglang = _flags(sglang_spec.args)
     assert sglang_spec.entrypoint == ("python3", "-m", "sglang.launch_server")
     assert sglang["--mem-fraction-static"] == "0.8"
     assert sglang["--max-running-requests"] == "64"
     assert "--enable-metrics" in sglang
+    assert sglang["--tool-call-parser"] == "qwen25"
 
 
 def test_unknown_engine() -> None:

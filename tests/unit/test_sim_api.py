@@ -24,6 +24,11 @@ RULES = parse_rules(
             {"match": "capital of France", "response": "never used: the first rule wins"},
             {"match": "favourite model", "model": "Qwen3", "response": "Qwen3 here."},
             {"match": "call a tool", "response": '{"name": "get_weather", "arguments": {"city": "Paris"}}'},
+            {
+                "match": "call two tools",
+                "response": '[{"name": "get_weather", "arguments": {"city": "Paris"}}, '
+                '{"name": "get_time", "arguments": {"zone": "Europe/Paris", "hour24": true}}]',
+            },
             {"match": "long story", "response": " ".join(f"word{i}" for i in range(200))},
         ],
         "default": "I am not certain. The answer is 37.",
@@ -267,16 +272,45 @@ async def test_chat_tool_call_when_tools_are_offered(sim: Running) -> None:
     async with sim() as (client, _):
         payload = {"messages": [{"role": "user", "content": "call a tool"}], "tools": tools}
         body = await (await client.post("/v1/chat/completions", json=payload)).json()
-        call = body["choices"][0]["message"]["tool_calls"][0]
-        assert call["function"]["name"] == "get_weather"
+        message = body["choices"][0]["message"]
+        assert message["content"] is None
+        [call] = message["tool_calls"]
+        assert (call["id"], call["function"]["name"]) == ("0", "get_weather")
         assert json.loads(call["function"]["arguments"]) == {"city": "Paris"}
         payload["stream"] = True
         payloads = sse_payloads(await (await client.post("/v1/chat/completions", json=payload)).text())
-        delta = json.loads(payloads[-2])["choices"][0]["delta"]
-        assert delta["tool_calls"][0]["function"]["name"] == "get_weather"
+        deltas = [json.loads(p)["choices"][0]["delta"]["tool_calls"] for p in payloads[:-1]]
+        assert len(deltas) == 4  # the arguments come in pieces, one delta per chunk
+        assert all(len(d) == 1 for d in deltas)
+        assert deltas[0][0]["function"]["name"] == "get_weather"
+        assert all(d[0]["function"]["name"] is None for d in deltas[1:])
+        assert json.loads("".join(d[0]["function"]["arguments"] for d in deltas)) == {"city": "Paris"}
+        assert json.loads(payloads[-2])["choices"][0]["finish_reason"] == "stop"
         payload = {"messages": [{"role": "user", "content": "call a tool"}]}
         body = await (await client.post("/v1/chat/completions", json=payload)).json()
         assert body["choices"][0]["message"]["content"].startswith('{"name"')
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_parallel_tool_calls_reach_the_client(sim: Running, stream: bool) -> None:
+    """A rule answering a JSON list makes parallel calls; the client assembles them, streamed or not."""
+    from evalclient.client import ChatRequest, RequestKind, Sampling, ServerClient
+    from evalclient.engines import get_adapter
+
+    tools = ({"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}},)
+    request = ChatRequest(
+        "p", ({"role": "user", "content": "call two tools"},), Sampling(max_tokens=200), tools, stream=stream
+    )
+    async with sim() as (client, _):
+        url = str(client.make_url("")).rstrip("/")
+        async with ServerClient(url, protocols=get_adapter("tgi").protocols()) as server:
+            record = await server.send(request)
+    assert (record.kind, record.error, record.text) == (RequestKind.CHAT, None, "")
+    calls = [(c.name, c.arguments, c.id, c.source) for c in record.tool_calls]
+    assert calls == [
+        ("get_weather", {"city": "Paris"}, "0", "api"),
+        ("get_time", {"zone": "Europe/Paris", "hour24": True}, "1", "api"),
+    ]
 
 
 async def test_rules_model_filter_through_the_api(sim: Running) -> None:

@@ -23,9 +23,10 @@ ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "evalclient" / "sim" / "data" / "demo"
 RULES_FILE = ROOT / "evalclient" / "sim" / "data" / "demo_rules.yaml"
 FIXTURES = ROOT / "tests" / "fixtures"
-DATASETS = ("gsm8k", "arc_challenge", "hellaswag")
+DATASETS = ("gsm8k", "arc_challenge", "hellaswag", "bfcl")
 GENERATIVE = ("gsm8k", "arc_challenge")  # the demo runs arc generatively, hellaswag by log-likelihood
-RULE_PREFIX = {"gsm8k": "gsm8k", "arc_challenge": "arc", "hellaswag": "hellaswag"}
+RULE_PREFIX = {"gsm8k": "gsm8k", "arc_challenge": "arc", "hellaswag": "hellaswag", "bfcl": "bfcl"}
+BFCL_CATEGORIES = ("simple_python", "simple_java", "simple_javascript", "multiple", "parallel")
 # served model id -> suffix of its own rules' names ("" = the default rule)
 MODELS = {
     "Qwen/Qwen3-8B": "-qwen3",
@@ -42,21 +43,89 @@ EXPECTED: dict[str, dict[str, dict[str, Any]]] = {
         "gsm8k": {"accuracy": 11 / 12, "exact_match_strict": 11 / 12, "num_failed_parse": 0},
         "arc_challenge": {"accuracy": 11 / 12, "num_failed_parse": 0},
         "hellaswag": {"acc": 11 / 12, "acc_norm": 11 / 12},
+        "bfcl": {
+            "accuracy": 11 / 12,
+            "ast_accuracy": 0.875,
+            "irrelevance_accuracy": 1.0,
+            "function_calling_success_rate": 1.0,
+            "num_failed_parse": 0,
+            "accuracy_by_category": {
+                **dict.fromkeys(BFCL_CATEGORIES, 1.0),
+                "parallel": 0.5,
+                "parallel_multiple": 1.0,
+                "irrelevance": 1.0,
+            },
+            "error_types": {"parallel_function_checker_no_order:cannot_find_match": 1},
+        },
     },
     "-qwen2.5": {
         "gsm8k": {"accuracy": 9 / 12, "exact_match_strict": 8 / 12, "num_failed_parse": 0},
         "arc_challenge": {"accuracy": 9 / 12, "num_failed_parse": 0},
         "hellaswag": {"acc": 9 / 12, "acc_norm": 9 / 12},
+        "bfcl": {
+            "accuracy": 9 / 12,
+            "ast_accuracy": 2 / 3,
+            "irrelevance_accuracy": 0.5,
+            "function_calling_success_rate": 1.0,
+            "num_failed_parse": 0,
+            "accuracy_by_category": {
+                **dict.fromkeys(BFCL_CATEGORIES, 1.0),
+                "simple_java": 0.0,
+                "parallel_multiple": 0.0,
+                "irrelevance": 0.5,
+            },
+            "error_types": {
+                "irrelevance_error:decoder_success": 1,
+                "parallel_function_checker_no_order:wrong_count": 1,
+                "type_error:simple": 1,
+            },
+        },
     },
     "-qwen1": {
         "gsm8k": {"accuracy": 6 / 12, "exact_match_strict": 3 / 12, "num_failed_parse": 1},
         "arc_challenge": {"accuracy": 6 / 12, "num_failed_parse": 1},
         "hellaswag": {"acc": 6 / 12, "acc_norm": 6 / 12},
+        "bfcl": {
+            "accuracy": 6 / 12,
+            "ast_accuracy": 4 / 9,
+            "irrelevance_accuracy": 0.5,
+            "function_calling_success_rate": 9 / 10,
+            "num_failed_parse": 1,
+            "accuracy_by_category": {
+                **dict.fromkeys(BFCL_CATEGORIES, 0.5),
+                "simple_python": 1 / 3,
+                "simple_java": 1.0,
+                "simple_javascript": 1.0,
+                "parallel_multiple": 0.0,
+                "irrelevance": 0.5,
+            },
+            "error_types": {
+                "ast_decoder:decoder_failed": 1,
+                "irrelevance_error:decoder_success": 1,
+                "parallel_function_checker_no_order:wrong_count": 1,
+                "simple_function_checker:missing_optional": 1,
+                "type_error:simple": 1,
+                "value_error:others": 1,
+            },
+        },
     },
     "": {
         "gsm8k": {"accuracy": 1.0, "exact_match_strict": 1.0, "num_failed_parse": 0},
         "arc_challenge": {"accuracy": 1.0, "num_failed_parse": 0},
         "hellaswag": {"acc": 1.0, "acc_norm": 1.0},
+        "bfcl": {
+            "accuracy": 1.0,
+            "ast_accuracy": 1.0,
+            "irrelevance_accuracy": 1.0,
+            "function_calling_success_rate": 1.0,
+            "num_failed_parse": 0,
+            "accuracy_by_category": {
+                **dict.fromkeys(BFCL_CATEGORIES, 1.0),
+                "parallel_multiple": 1.0,
+                "irrelevance": 1.0,
+            },
+            "error_types": {},
+        },
     },
 }
 
@@ -114,6 +183,13 @@ def _prompts() -> dict[tuple[str, int], str]:
     }
 
 
+def _rounded(value: Any) -> Any:
+    """Floats to 9 places, inside dicts too (pytest.approx does not nest)."""
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return round(value, 9) if isinstance(value, float) else value
+
+
 def _first_rule(rules: list[Rule], prompt: str, model_id: str) -> Rule | None:
     for rule in rules:
         if (rule.model is None or rule.model.search(model_id)) and rule.match.search(prompt):
@@ -121,7 +197,7 @@ def _first_rule(rules: list[Rule], prompt: str, model_id: str) -> Rule | None:
     return None
 
 
-def test_demo_files_are_the_fixtures() -> None:
+def test_demo_files_are_the_fixtures() -> None:  # bfcl's demo rows: seven categories, in the hub schema
     for name in DATASETS:
         assert filecmp.cmp(DEMO / f"{name}.jsonl", FIXTURES / f"{name}.jsonl", shallow=False)
         assert len(_samples(name)) == 12
@@ -198,12 +274,40 @@ async def test_loglikelihood_demo_scores_through_the_simulator(model_id: str, st
     assert (metrics["mode"], metrics["num_samples"], metrics["num_errors"]) == ("loglikelihood", 12, 0)
 
 
+@pytest.mark.parametrize("model_id", sorted(MODELS))
+async def test_bfcl_demo_scores_through_the_simulator(model_id: str, start_sim: Any) -> None:
+    """bfcl in native mode end to end: the simulator turns the scripted calls into streamed tool calls (one,
+    or several in parallel), the client assembles them (or reads Qwen's markup), the checker scores them."""
+    from evalclient.engines import get_adapter
+    from evalclient.engines.model import DeploymentModel
+    from evalclient.sim.rules import load_rules
+    from evalclient.tasks.solving import solve_samples
+
+    url = await start_sim(load_rules(RULES_FILE), model_id=model_id)
+    task = _task("bfcl")
+    samples = _samples("bfcl")
+    async with ServerClient(url, protocols=get_adapter("tgi").protocols()) as client:
+        outputs = await solve_samples(task, samples, DeploymentModel(client, get_adapter("tgi"), "none"))
+    assert all(len(o.completions[0].tool_calls) == 2 for o in outputs if o.sample_id == "parallel_1")
+    assert task.scorer is not None
+    result = await task.scorer(samples, {o.sample_id: o for o in outputs}, ScoreContext())
+    expected = EXPECTED[MODELS[model_id]]["bfcl"]
+    assert _rounded({key: result.metrics[key] for key in expected}) == _rounded(expected)
+    assert (result.metrics["mode"], result.metrics["num_samples"], result.metrics["num_errors"]) == (
+        "native",
+        12,
+        0,
+    )
+    sources = {c.source for o in outputs for c in o.completions[0].tool_calls}
+    assert sources == ({"api", "text"} if MODELS[model_id] in ("-qwen3", "-qwen2.5") else {"api"})
+
+
 def test_the_simulator_reads_the_demo_rules() -> None:
     rules_module = pytest.importorskip("evalclient.sim.rules")
     rule_set = rules_module.load_rules(RULES_FILE)
     mine = _rules()
     for (dataset, _), prompt in _prompts().items():
-        if dataset not in GENERATIVE:
+        if dataset == "hellaswag":
             continue
         for model_id in MODELS:
             rule = _first_rule(mine, prompt, model_id)

@@ -7,6 +7,7 @@ import json
 import shutil
 import sys
 import types
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -150,10 +151,33 @@ def test_hub_call_uses_the_pinned_source(monkeypatch: pytest.MonkeyPatch, tmp_pa
 
 
 def test_hub_data_files_are_passed(monkeypatch: pytest.MonkeyPatch) -> None:
-    hub = FakeHub(rows=[{"id": "simple_0", "question": [], "function": []}])
+    hub = FakeHub(rows=[{"instruction": "i", "output": "o"}])
     monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=hub.load_dataset))
-    load_task_rows(get_task("bfcl"))
-    assert hub.calls[0][1]["data_files"] == "BFCL_v3_simple.json"
+    load_task_rows(get_task("alpaca_eval"))
+    assert hub.calls[0][1]["data_files"] == "alpaca_eval.json"
+
+
+def test_a_task_may_read_its_hub_files_itself_and_complete_its_rows(tmp_path: Path) -> None:
+    seen: list[str | None] = []
+
+    def hub_rows(cache_dir: str | None) -> list[dict[str, object]]:
+        seen.append(cache_dir)
+        return [{"q": "a"}, {"q": "b"}]
+
+    task = replace(
+        get_task("gsm8k"),
+        required_fields=("q",),
+        hub_rows=hub_rows,
+        prepare_rows=lambda rows: [{**row, "n": i} for i, row in enumerate(rows)],
+    )
+    assert load_task_rows(task, None, tmp_path) == [{"q": "a", "n": 0}, {"q": "b", "n": 1}]
+    assert seen == [str(tmp_path)]
+
+    def offline(cache_dir: str | None) -> list[dict[str, object]]:
+        raise OSError("no network")
+
+    with pytest.raises(DatasetError, match=r"cannot load gsm8k from the hub .*: no network; pass --data-dir"):
+        load_task_rows(replace(task, hub_rows=offline))
 
 
 def test_hub_rows_are_validated(monkeypatch: pytest.MonkeyPatch) -> None:
