@@ -146,6 +146,12 @@ class SamplesType(click.ParamType):  # type: ignore[type-arg]
 
 SAMPLES = SamplesType()
 SAMPLES_HELP = "Samples per dataset (default: the sweep's cap); 'all' for the whole split."
+MODEL_CACHE = click.option(
+    "--model-cache",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Hugging Face cache mounted into every engine container (default: $HF_HOME, else "
+    "~/.cache/huggingface).",
+)
 
 
 def _engines() -> click.Choice:  # type: ignore[type-arg]
@@ -204,6 +210,7 @@ def _selectors(function: Any) -> Any:
 )
 @click.option("--seed", type=int, help="Sampling seed.")
 @click.option("--no-resume", is_flag=True, help="Re-run combinations that are already complete.")
+@MODEL_CACHE
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.pass_context
 def run(ctx: click.Context, /, **opts: Any) -> None:
@@ -214,9 +221,12 @@ def run(ctx: click.Context, /, **opts: Any) -> None:
 @cli.command("eval-all")
 @click.option("--samples", type=SAMPLES, help=SAMPLES_HELP)
 @click.option("--output", type=click.Path(path_type=Path), help="Results folder.")
+@MODEL_CACHE
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.pass_context
-def eval_all(ctx: click.Context, samples: int | str | None, output: Path | None, quiet: bool) -> None:
+def eval_all(
+    ctx: click.Context, samples: int | str | None, output: Path | None, model_cache: Path | None, quiet: bool
+) -> None:
     """Run the whole default sweep of presets/sweep.yaml on this GPU host."""
     from evalclient.preflight import require_gpu_host
     from evalclient.tasks import get_task
@@ -233,15 +243,18 @@ def eval_all(ctx: click.Context, samples: int | str | None, output: Path | None,
         "quiet": quiet,
         "datasets": ",".join(ready),
         "gpus": ",".join(str(g) for g in gpus),
+        "model_cache": model_cache,
     }
     _run_selected(ctx, opts)
 
 
 def _run_selected(ctx: click.Context, opts: dict[str, Any]) -> None:
+    from evalclient.model_cache import resolve_model_cache
     from evalclient.runner import RunOptions
 
     config = _config(ctx)
     plan = _plan_from(config, opts, require_implemented=True)
+    mounts_cache = not opts.get("endpoint") and opts.get("mount_model_cache", True)
     options = RunOptions(
         output=opts.get("output") or Path(config.sweep.output),
         endpoint=opts.get("endpoint"),
@@ -256,6 +269,7 @@ def _run_selected(ctx: click.Context, opts: dict[str, Any]) -> None:
         resume=not opts.get("no_resume"),
         local_simulator=bool(opts.get("local_simulator")),
         memory_limit=config.sweep.engine.memory_limit,
+        model_cache=resolve_model_cache(opts.get("model_cache")) if mounts_cache else None,
     )
     _execute(config, plan, options, quiet=bool(opts.get("quiet")))
 
@@ -384,6 +398,7 @@ def _plan_from(config: Config, opts: dict[str, Any], *, require_implemented: boo
 @click.option(
     "--gpus", default="auto", show_default=True, help="GPUs for that deployment: 0,1 | auto | none."
 )
+@MODEL_CACHE
 @click.option("--model-name", help="Model name to send (default: what the server reports).")
 @click.option("--concurrency", help="Comma list: one step per concurrency (default: what the server takes).")
 @click.option("--rate", help="Comma list of request rates per second (Poisson arrivals), one step each.")
@@ -471,6 +486,24 @@ def score(
 
 
 @cli.command()
+@click.option("--models", help="Comma list of model names (default: the sweep's).")
+@click.option("--presets", help="Comma list of presets (default: the sweep's).")
+@click.option("--engine", type=_engines(), help="Inference engine (default: the sweep's).")
+@click.option("--image", help="Engine image (default: the sweep's, else the engine's pinned image).")
+@MODEL_CACHE
+@click.pass_context
+def doctor(ctx: click.Context, /, **opts: Any) -> None:
+    """Check this GPU host: Docker, NVIDIA runtime or CDI, GPUs and driver, the image's CUDA, disk for the
+    weights, the HF token, and which deployments fit each GPU; each gap with its fix. Exit 1 if any fails."""
+    from evalclient.doctor import gather, render, run_checks
+
+    plan = _plan_from(_config(ctx), {**opts, "datasets": ""}, require_implemented=False)
+    out.print(f"evalclient doctor: engine {plan.engine}, {len(plan.deployments)} deployment(s)")
+    if render(run_checks(plan, gather(plan, opts.get("model_cache"))), out):
+        sys.exit(1)
+
+
+@cli.command()
 @click.option("--run", "run_id", help="Only the resources of this run id (see manifest.json).")
 @click.option("--all", "include_live", is_flag=True, help="Also the containers of runs that are still alive.")
 def cleanup(run_id: str | None, include_live: bool) -> None:
@@ -514,6 +547,7 @@ def demo(ctx: click.Context, output: Path, samples: int, force_local: bool, quie
         "quiet": quiet,
         "no_resume": True,
         "local_simulator": local,
+        "mount_model_cache": False,  # the simulator needs no weights
     }
     try:
         _run_selected(ctx, opts)

@@ -26,7 +26,6 @@ DIRECTORIES = (
     "reports/model_comparison",
     "reports/dataset_analysis",
     "reports/scaling_analysis",
-    "cache/models",
     "cache/datasets",
     "cache/checkpoints",
 )
@@ -52,10 +51,6 @@ class ResultsOrganizer:
                 f"cannot create the results tree in {self.base_dir}: {exc.strerror}",
                 "pass --output with a writable folder",
             ) from None
-
-    @property
-    def models_cache(self) -> Path:
-        return self.base_dir / "cache" / "models"
 
     @property
     def datasets_cache(self) -> Path:
