@@ -104,22 +104,6 @@ def image_exists(client: Any, name: str) -> bool:
     return True
 
 
-def docker_client() -> Any:
-    """A Docker client that answered a ping, or DockerUnavailableError."""
-    try:
-        import docker
-    except ImportError as exc:
-        raise EnvironmentProblem("the Docker SDK for Python is not installed", "pip install docker") from exc
-    try:
-        client = docker.from_env()
-        client.ping()
-    except docker.errors.DockerException as exc:
-        raise DockerUnavailableError(
-            f"the Docker engine cannot be reached ({exc})", "start Docker (or check DOCKER_HOST) and retry"
-        ) from exc
-    return client
-
-
 def _last_log_line(build_log: Any) -> str:
     lines = [str(e.get("error") or e.get("stream") or "").strip() for e in build_log if isinstance(e, dict)]
     lines = [line for line in lines if line]

@@ -19,12 +19,12 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from evalclient.engines.docker import connect
 from evalclient.errors import EnvironmentProblem
 from evalclient.images import (
     PACKAGE_ROOT,
     REPO_ROOT,
     build,
-    docker_client,
     ensure_base_image,
     files_hash,
     image_exists,
@@ -40,7 +40,7 @@ IMAGE_PYTHON = (3, 11)
 
 def ensure_suite_image(client: Any | None = None, *, rebuild: bool = False) -> str:
     """Build the suite image unless an identical one exists; returns its `evalclient:<hash>` tag."""
-    client = client if client is not None else docker_client()
+    client = client if client is not None else connect()
     ensure_base_image(client)
     sources = source_files()
     tag = f"{SUITE_REPOSITORY}:{files_hash(sources)}"

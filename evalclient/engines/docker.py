@@ -258,10 +258,6 @@ class DockerEngine:
             removed.append(f"volume {volume.name}")
         return removed, kept
 
-    def runtimes(self) -> set[str]:
-        """The OCI runtimes the engine knows (contains 'nvidia' where nvidia-container-toolkit is set up)."""
-        return set((self.client.info().get("Runtimes") or {}).keys())
-
 
 def _refused(what: str, exc: Any) -> EvalClientError:
     text = str(getattr(exc, "explanation", None) or exc)

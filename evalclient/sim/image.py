@@ -14,13 +14,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from evalclient.engines.docker import connect
 from evalclient.errors import EnvironmentProblem
 from evalclient.images import (
     BASE_IMAGE,
     PACKAGE_ROOT,
     REPO_ROOT,
     build,
-    docker_client,
     ensure_base_image,
     files_hash,
     image_exists,
@@ -35,7 +35,7 @@ RECIPE_DIR = REPO_ROOT / "compose" / "sim"
 
 def ensure_sim_image(client: Any | None = None, *, rebuild: bool = False) -> str:
     """Build the simulator image unless an identical one exists; returns its `evalclient-sim:<hash>` tag."""
-    client = client if client is not None else docker_client()
+    client = client if client is not None else connect()
     ensure_base_image(client)
     tag = f"{SIM_REPOSITORY}:{source_hash()}"
     if rebuild or not image_exists(client, tag):
