@@ -6,11 +6,13 @@ Used by the simulator image (evalclient/sim/image.py) and the suite's own image 
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import shutil
 import subprocess
+import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +104,19 @@ def image_exists(client: Any, name: str) -> bool:
             "start Docker (or check DOCKER_HOST) and retry",
         ) from exc
     return True
+
+
+def build_command(module: str, doc: str | None, ensure: Callable[..., str], argv: list[str] | None) -> int:
+    """`python3 -m <module> [--rebuild]`: build when needed, print the tag; errors: one line, exit 2."""
+    parser = argparse.ArgumentParser(prog=f"python3 -m {module}", description=doc)
+    parser.add_argument("--rebuild", action="store_true", help="build even when the hashed tag exists")
+    args = parser.parse_args(argv)
+    try:
+        print(ensure(rebuild=args.rebuild))
+    except EnvironmentProblem as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
 
 
 def _last_log_line(build_log: Any) -> str:

@@ -9,7 +9,6 @@ connected host. `python3 -m evalclient.suite_image [--rebuild]` builds and print
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import shutil
@@ -25,6 +24,7 @@ from evalclient.images import (
     PACKAGE_ROOT,
     REPO_ROOT,
     build,
+    build_command,
     ensure_base_image,
     files_hash,
     image_exists,
@@ -119,15 +119,7 @@ def _run(command: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Build (when needed) and print the suite image tag; errors print one line and exit 2."""
-    parser = argparse.ArgumentParser(prog="python3 -m evalclient.suite_image", description=__doc__)
-    parser.add_argument("--rebuild", action="store_true", help="build even when the hashed tag exists")
-    args = parser.parse_args(argv)
-    try:
-        print(ensure_suite_image(rebuild=args.rebuild))
-    except EnvironmentProblem as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    return 0
+    return build_command("evalclient.suite_image", __doc__, ensure_suite_image, argv)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,6 @@ moved to the result. `python3 -m evalclient.sim.image [--rebuild]` builds and pr
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from evalclient.images import (
     PACKAGE_ROOT,
     REPO_ROOT,
     build,
+    build_command,
     ensure_base_image,
     files_hash,
     image_exists,
@@ -68,15 +67,7 @@ def _context_files() -> dict[str, Path]:
 
 def main(argv: list[str] | None = None) -> int:
     """Build (when needed) and print the simulator image tag; errors print one line and exit 2."""
-    parser = argparse.ArgumentParser(prog="python3 -m evalclient.sim.image", description=__doc__)
-    parser.add_argument("--rebuild", action="store_true", help="build even when the hashed tag exists")
-    args = parser.parse_args(argv)
-    try:
-        print(ensure_sim_image(rebuild=args.rebuild))
-    except EnvironmentProblem as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    return 0
+    return build_command("evalclient.sim.image", __doc__, ensure_sim_image, argv)
 
 
 if __name__ == "__main__":
