@@ -4,7 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install lint format docker-engine test test-unit test-docker demo eval-all sim-image bench cleanup clean
+.PHONY: install lint format docker-engine test test-unit test-docker demo eval-all sim-image suite-image doctor \
+	bench cleanup clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,10 +15,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install evalclient with its dev tools
 
-lint: $(STAMP)  ## ruff check, ruff format --check, mypy --strict
+lint: $(STAMP)  ## ruff check, ruff format --check, mypy --strict, actionlint on .github/workflows
 	$(BIN)/ruff check evalclient tests
 	$(BIN)/ruff format --check evalclient tests
 	$(BIN)/mypy evalclient
+	@VENV=$(VENV) bash .ci/actionlint
 
 format: $(STAMP)
 	$(BIN)/ruff format evalclient tests
@@ -43,6 +45,12 @@ eval-all: $(STAMP)  ## the whole default sweep; needs a GPU host with nvidia-con
 
 sim-image: $(STAMP) docker-engine  ## build the simulator image offline (idempotent)
 	$(BIN)/python -m evalclient.sim.image
+
+suite-image: $(STAMP) docker-engine  ## build the suite's own image offline (idempotent; compose/Dockerfile online)
+	$(BIN)/python -m evalclient.suite_image
+
+doctor: $(STAMP)  ## what this GPU host lacks for eval-all, each with its fix
+	$(BIN)/evalclient doctor
 
 bench: $(STAMP) docker-engine  ## client speed and CPU; load vs the simulator's maximum; scoring; sandboxes; NVML sampler CPU
 	@test -d .bench/deps/text_generation || $(BIN)/python -m pip install -q --target .bench/deps --no-deps text-generation==0.7.0 \

@@ -150,6 +150,12 @@ REPEAT_HELP = (
     "floor the report reads preset differences against."
 )
 SAMPLES_HELP = "Samples per dataset (default: the sweep's cap); 'all' for the whole split."
+MODEL_CACHE = click.option(
+    "--model-cache",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Hugging Face cache mounted into every engine container (default: $HF_HOME, else "
+    "~/.cache/huggingface).",
+)
 
 
 def _engines() -> click.Choice:  # type: ignore[type-arg]
@@ -209,6 +215,7 @@ def _selectors(function: Any) -> Any:
 @click.option("--seed", type=int, help="Sampling seed.")
 @click.option("--no-resume", is_flag=True, help="Re-run combinations that are already complete.")
 @click.option("--repeat-subset", type=click.IntRange(min=0), default=0, metavar="N", help=REPEAT_HELP)
+@MODEL_CACHE
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.pass_context
 def run(ctx: click.Context, /, **opts: Any) -> None:
@@ -225,10 +232,16 @@ def run(ctx: click.Context, /, **opts: Any) -> None:
     metavar="N",
     help=REPEAT_HELP + " Default: repeat_subset of sweep.yaml.",
 )
+@MODEL_CACHE
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.pass_context
 def eval_all(
-    ctx: click.Context, samples: int | str | None, output: Path | None, repeat_subset: int | None, quiet: bool
+    ctx: click.Context,
+    samples: int | str | None,
+    output: Path | None,
+    repeat_subset: int | None,
+    model_cache: Path | None,
+    quiet: bool,
 ) -> None:
     """Run the whole default sweep of presets/sweep.yaml on this GPU host."""
     from evalclient.preflight import require_gpu_host
@@ -247,6 +260,7 @@ def eval_all(
         "datasets": ",".join(ready),
         "gpus": ",".join(str(g) for g in gpus),
         "repeat_subset": config.sweep.repeat_subset if repeat_subset is None else repeat_subset,
+        "model_cache": model_cache,
     }
     failed = _run_selected(ctx, opts, exit_on_failure=False)
     if any(d in ready for d in ("mt_bench", "alpaca_eval")):
@@ -254,7 +268,13 @@ def eval_all(
 
         judge = largest_model(config, config.sweep.models)
         err.print(f"judge phase: {judge.key}, the largest model of the sweep (a self-judge)")
-        judge_opts = {"output": output, "judge_model": judge.key, "gpus": opts["gpus"], "quiet": quiet}
+        judge_opts = {
+            "output": output,
+            "judge_model": judge.key,
+            "gpus": opts["gpus"],
+            "quiet": quiet,
+            "model_cache": model_cache,
+        }
         try:
             failed += _judge(ctx, judge_opts)
         except EvalClientError as exc:  # the sweep's results stand; the judge phase can be rerun alone
@@ -266,10 +286,12 @@ def eval_all(
 
 def _run_selected(ctx: click.Context, opts: dict[str, Any], *, exit_on_failure: bool = True) -> int:
     """Run the selection; the number of combinations not complete (exit code 1 unless told not to)."""
+    from evalclient.model_cache import resolve_model_cache
     from evalclient.runner import RunOptions
 
     config = _config(ctx)
     plan = _plan_from(config, opts, require_implemented=True)
+    mounts_cache = not opts.get("endpoint") and opts.get("mount_model_cache", True)
     options = RunOptions(
         output=opts.get("output") or Path(config.sweep.output),
         endpoint=opts.get("endpoint"),
@@ -285,6 +307,7 @@ def _run_selected(ctx: click.Context, opts: dict[str, Any], *, exit_on_failure: 
         local_simulator=bool(opts.get("local_simulator")),
         memory_limit=config.sweep.engine.memory_limit,
         repeat_subset=opts.get("repeat_subset") or 0,
+        model_cache=resolve_model_cache(opts.get("model_cache")) if mounts_cache else None,
     )
     failed = _execute(config, plan, options, quiet=bool(opts.get("quiet")))
     if failed and exit_on_failure:
@@ -425,6 +448,7 @@ def _plan_from(config: Config, opts: dict[str, Any], *, require_implemented: boo
 @click.option(
     "--gpus", default="auto", show_default=True, help="GPUs for that deployment: 0,1 | auto | none."
 )
+@MODEL_CACHE
 @click.option("--model-name", help="Model name to send (default: what the server reports).")
 @click.option("--concurrency", help="Comma list: one step per concurrency (default: what the server takes).")
 @click.option("--rate", help="Comma list of request rates per second (Poisson arrivals), one step each.")
@@ -578,6 +602,7 @@ def _report(config: Config, base_dir: Path, compare: Sequence[Path]) -> None:
     help="AlpacaEval's instruction_difficulty.csv (for the length-controlled win rate).",
 )
 @click.option("--concurrency", type=click.IntRange(min=1), help="Judge requests in flight.")
+@MODEL_CACHE
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.pass_context
 def judge(ctx: click.Context, /, **opts: Any) -> None:
@@ -601,6 +626,7 @@ def _judge(ctx: click.Context, opts: dict[str, Any]) -> int:
         judged_records,
         largest_model,
     )
+    from evalclient.model_cache import resolve_model_cache
     from evalclient.results import ResultsOrganizer
     from evalclient.results.lock import RunLock
 
@@ -634,6 +660,9 @@ def _judge(ctx: click.Context, opts: dict[str, Any]) -> int:
         max_retries=config.sweep.client.max_retries,
         ready_timeout_s=config.sweep.ready_timeout_s,
         memory_limit=config.sweep.engine.memory_limit,
+        model_cache=None
+        if opts.get("judge_endpoint") or opts.get("local_simulator")
+        else resolve_model_cache(opts.get("model_cache")),
     )
     results = ResultsOrganizer(opts.get("output") or Path(config.sweep.output))
     run_id = "judge-" + time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
@@ -691,6 +720,24 @@ def _judge(ctx: click.Context, opts: dict[str, Any]) -> int:
 
 
 @cli.command()
+@click.option("--models", help="Comma list of model names (default: the sweep's).")
+@click.option("--presets", help="Comma list of presets (default: the sweep's).")
+@click.option("--engine", type=_engines(), help="Inference engine (default: the sweep's).")
+@click.option("--image", help="Engine image (default: the sweep's, else the engine's pinned image).")
+@MODEL_CACHE
+@click.pass_context
+def doctor(ctx: click.Context, /, **opts: Any) -> None:
+    """Check this GPU host: Docker, NVIDIA runtime or CDI, GPUs and driver, the image's CUDA, disk for the
+    weights, the HF token, and which deployments fit each GPU; each gap with its fix. Exit 1 if any fails."""
+    from evalclient.doctor import gather, render, run_checks
+
+    plan = _plan_from(_config(ctx), {**opts, "datasets": ""}, require_implemented=False)
+    out.print(f"evalclient doctor: engine {plan.engine}, {len(plan.deployments)} deployment(s)")
+    if render(run_checks(plan, gather(plan, opts.get("model_cache"))), out):
+        sys.exit(1)
+
+
+@cli.command()
 @click.option("--run", "run_id", help="Only the resources of this run id (see manifest.json).")
 @click.option("--all", "include_live", is_flag=True, help="Also the containers of runs that are still alive.")
 def cleanup(run_id: str | None, include_live: bool) -> None:
@@ -740,6 +787,7 @@ def demo(
         "no_resume": True,
         "local_simulator": local,
         "repeat_subset": repeat_subset,
+        "mount_model_cache": False,  # the simulator needs no weights
     }
     try:
         _run_selected(ctx, opts)

@@ -50,6 +50,14 @@ class Preset(_Strict):
         return self
 
 
+class AttentionShape(_Strict):
+    """What sizes the KV cache: bytes per token = 2 (K and V) x layers x kv_heads x head_dim x dtype bytes."""
+
+    layers: int = Field(ge=1)
+    kv_heads: int = Field(ge=1)
+    head_dim: int = Field(ge=1)
+
+
 class ModelSpec(_Strict):
     """One model of the sweep: what to load and how to talk to it."""
 
@@ -61,6 +69,10 @@ class ModelSpec(_Strict):
     params_b: float = Field(gt=0)
     thinking: Literal["none", "enabled", "disabled"] = "none"
     trust_remote_code: bool = False
+    gated: bool = False
+    """The hub asks for accepted terms and a token (HF_TOKEN) before it serves the weights."""
+    attention: AttentionShape | None = None
+    """From the model's config.json; without it the GPU fit checks weights only."""
     note: str = ""
 
 

@@ -7,20 +7,25 @@ from rich.table import Table
 
 from evalclient.config import Config, ModelSpec, Preset
 from evalclient.engines import get_adapter
-from evalclient.planning import Plan
+from evalclient.engines.base import EngineAdapter
+from evalclient.hardware import Gpu, deployment_fit, gpus_of
+from evalclient.monitor.nvml import GpuProbe
+from evalclient.planning import DeploymentPlan, Plan
 
 
-def render_plan(plan: Plan, console: Console) -> None:
-    """Deployments with flags and GPU fit, then the totals."""
+def render_plan(plan: Plan, console: Console, probe: GpuProbe | None = None) -> None:
+    """Deployments with flags and their fit on each GPU (fp8 support, memory), then the totals."""
     from evalclient.monitor import probe_gpus
 
-    probe = probe_gpus()
-    gpu_gb = probe.memory_total_gb[0] if probe.memory_total_gb else None
+    probe = probe or probe_gpus()
+    gpus = gpus_of(probe)
     adapter = get_adapter(plan.engine)
     table = Table(title=f"plan: engine {plan.engine}, image {plan.image or adapter.default_image}")
     for header in ("#", "model", "preset", "hub id", "datasets (samples)", "weights", "GPU fit"):
         table.add_column(header)
     notes: list[str] = []
+    unfit: list[str] = []
+    fit_notes: list[str] = []
     for number, dep in enumerate(plan.deployments, 1):
         spec = adapter.launch_spec(dep.model, dep.preset, port=0, image=plan.image)
         notes.extend(spec.substitutions)
@@ -33,13 +38,17 @@ def render_plan(plan: Plan, console: Console) -> None:
             dep.model.hub_id,
             jobs,
             f"~{weights:.0f} GB",
-            _fit(weights, dep.preset.gpu_memory_fraction, gpu_gb),
+            _fit(adapter, dep, gpus, unfit, fit_notes),
         )
     console.print(table)
     for note in dict.fromkeys(notes):
         console.print(f"[yellow]substitution:[/yellow] {note}", soft_wrap=True)
     for note in plan.notes():
         console.print(f"[yellow]samples:[/yellow] {note}", soft_wrap=True)
+    for note in dict.fromkeys(fit_notes):
+        console.print(f"[yellow]GPU:[/yellow] {note}", soft_wrap=True, highlight=False)
+    for line in unfit:
+        console.print(f"[red]✗[/red] {line}", soft_wrap=True, highlight=False)
     unserved = _unserved(plan)
     if unserved:
         console.print(f"[red]{plan.engine} cannot serve:[/red] {unserved}", soft_wrap=True)
@@ -78,15 +87,21 @@ def _duration(minutes: float) -> str:
     return f"{minutes / 60:.1f} h" if minutes >= 90 else f"{minutes:.0f} min"
 
 
-def _fit(weights_gb: float, fraction: float, gpu_gb: float | None) -> str:
-    if gpu_gb is None:
+def _fit(
+    adapter: EngineAdapter, deployment: DeploymentPlan, gpus: list[Gpu], unfit: list[str], notes: list[str]
+) -> str:
+    """The table cell (one verdict per GPU); reasons of deployments that cannot run go to `unfit`."""
+    if not gpus:
         return "unknown (no GPU)"
-    budget = gpu_gb * fraction
-    return (
-        f"fits ({weights_gb:.0f}/{budget:.0f} GB)"
-        if weights_gb < budget * 0.85
-        else f"TOO BIG for {gpu_gb:.0f} GB"
-    )
+    cells = []
+    for gpu in gpus:
+        fit = deployment_fit(adapter, deployment, gpu)
+        notes.extend(fit.notes)
+        verdict = fit.summary if fit.runs else "cannot run"
+        cells.append(f"GPU {gpu.index}: {verdict}" if len(gpus) > 1 else verdict)
+        if not fit.runs:
+            unfit.append(f"{deployment.key} {fit.summary}")
+    return "; ".join(cells)
 
 
 def render_models(config: Config, console: Console) -> None:

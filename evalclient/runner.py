@@ -28,10 +28,13 @@ from evalclient.engines.docker import DockerEngine
 from evalclient.engines.local import LocalSimulatorEngine
 from evalclient.engines.model import DeploymentModel
 from evalclient.errors import EngineError, EvalClientError
+from evalclient.hardware import deployment_fit, gpus_of
 from evalclient.logs import run_logging
-from evalclient.monitor import LivePerformanceMonitor
+from evalclient.monitor import LivePerformanceMonitor, probe_gpus
 from evalclient.monitor.container import ContainerProbe, DockerContainerProbe
+from evalclient.monitor.nvml import GpuProbe
 from evalclient.planning import DeploymentPlan, Plan
+from evalclient.preflight import require_image_cuda
 from evalclient.progress import Progress
 from evalclient.repeats import ask_again, repeat_concurrency
 from evalclient.results import CombinationRecord, ResultsOrganizer, combination_fingerprint
@@ -65,6 +68,8 @@ class RunOptions:
     memory_limit: str | None = None
     repeat_subset: int = 0
     """Samples of each dataset asked again at another concurrency: the noise floor (evalclient.repeats)."""
+    model_cache: Path | None = None
+    """The host's Hugging Face cache, mounted into every engine container; None mounts nothing (simulator)."""
 
 
 @dataclass
@@ -98,9 +103,10 @@ def make_provider(options: RunOptions, results: ResultsOrganizer, health_path: s
     return ContainerProvider(
         engine,
         gpus=list(options.gpus) or None,
-        cache_dir=results.models_cache,
+        cache_dir=options.model_cache,
         ready_timeout_s=options.ready_timeout_s,
         memory_limit=options.memory_limit,
+        results_dir=results.base_dir,
     )
 
 
@@ -128,14 +134,34 @@ class EvaluationRunner:
         self.adapter = get_adapter(plan.engine)
         self.provider = provider or make_provider(options, self.results, self.adapter.health_path)
         self.sandbox = choose_sandbox(config.sweep.sandbox, run_id=self.run_id)
+        self.unfit: dict[str, str] = {}
+        """Deployments that cannot run on their GPU, and why: refused (recorded failed), never started."""
         self._manifest: dict[str, Any] = {}
 
     def prepare(self) -> None:
-        """Check the provider before any work (an unreachable Docker engine is a one-line error) and remove
-        the containers of runs that died."""
+        """Check the provider before any work (an unreachable Docker engine is a one-line error), remove the
+        containers of runs that died, and with GPUs: stop when the image needs a newer CUDA than the driver,
+        and find the deployments that cannot run on the GPU."""
         self.provider.prepare()
         for name in getattr(self.provider, "reaped", ()):
             self.progress.warn(f"[yellow]removed {name}: left by an evalclient run that died")
+        engine = getattr(self.provider, "engine", None)
+        if self.options.gpus and isinstance(engine, DockerEngine):
+            probe = probe_gpus()
+            image = self.plan.image or self.adapter.default_image
+            require_image_cuda(image, self.plan.engine, probe, engine.image_env(image))
+            self.refuse_unfit(probe)
+
+    def refuse_unfit(self, probe: GpuProbe) -> None:
+        """Note each deployment that cannot run on the first GPU it gets (what a single-GPU engine uses)."""
+        gpu = next((g for g in gpus_of(probe) if self.options.gpus and g.index == self.options.gpus[0]), None)
+        if gpu is None:
+            return
+        for deployment in self.plan.deployments:
+            fit = deployment_fit(self.adapter, deployment, gpu)
+            if not fit.runs:
+                self.unfit[deployment.key] = f"{deployment.key} {fit.summary}; nothing was started"
+                self.progress.warn(f"[yellow]{self.unfit[deployment.key]}")
 
     async def run(self) -> RunSummary:
         """Run every deployment in turn; one failing deployment or dataset never stops the others."""
@@ -155,6 +181,9 @@ class EvaluationRunner:
         return self.summary
 
     async def _run_deployment(self, plan: DeploymentPlan) -> None:
+        if plan.key in self.unfit:
+            self._fail_remaining(plan, self.unfit[plan.key])
+            return
         try:
             samples = await self._load_samples(plan)
             image = self.plan.image or self.adapter.default_image

@@ -22,6 +22,7 @@ import aiohttp
 
 from evalclient.deploy.deployment import Deployment, SpecFor
 from evalclient.deploy.endpoint import fetch_info
+from evalclient.deploy.host_paths import require_same_paths
 from evalclient.deploy.ownership import owner_labels
 from evalclient.deploy.ports import PortLease
 from evalclient.engines.docker import ContainerEngine, ContainerState, DockerEngine, RunningContainer
@@ -42,22 +43,27 @@ class ContainerProvider:
         engine: ContainerEngine,
         *,
         gpus: list[int] | None,
-        cache_dir: Path,
+        cache_dir: Path | None,
         ready_timeout_s: float,
         memory_limit: str | None = None,
         watch_interval_s: float = 1.0,
+        results_dir: Path | None = None,
     ) -> None:
         self.engine = engine
         self.gpus = gpus
         self.cache_dir = cache_dir
+        self.results_dir = results_dir
         self.ready_timeout_s = ready_timeout_s
         self.memory_limit = memory_limit
         self.watch_interval_s = watch_interval_s
         self.reaped: list[str] = []
 
     def prepare(self) -> None:
-        """Connect to Docker (a one-line error when it cannot) and remove the containers of dead runs."""
+        """Connect to Docker (a one-line error when it cannot), check that a suite running in a container
+        sees the model cache and results at their host paths, and remove the containers of dead runs."""
         if isinstance(self.engine, DockerEngine):
+            folders = {"model cache": self.cache_dir, "results folder": self.results_dir}
+            require_same_paths(self.engine.client, folders)
             self.reaped = self.engine.reap_orphans()
 
     def image_id(self, image: str) -> str | None:

@@ -61,6 +61,7 @@ class Deployment:
                 command=spec.command_line,
                 substitutions=list(spec.substitutions),
                 container=self.container.name,
+                model_cache=self.container.model_cache,
             )
         return record
 

@@ -1,9 +1,11 @@
 """Which process owns a container: labels written at creation, read to tell orphans from live runs.
 
-A container is labelled with its run id, the host name, and the owning process's PID and start time (from
-/proc, so a reused PID is not mistaken for the owner). A container whose owner on this host is gone (the
-suite was SIGKILLed or OOM-killed) is an orphan: the next run and `evalclient cleanup` remove it; one whose
-owner still runs is never touched.
+A container is labelled with its run id, the host name, the owning process's PID namespace, PID and start
+time (from /proc, so a reused PID is not mistaken for the owner). A container whose owner on this host is
+gone (the suite was SIGKILLed or OOM-killed) is an orphan: the next run and `evalclient cleanup` remove it;
+one whose owner still runs is never touched. The PID namespace matters for the suite's own container: on the
+host network it shares the host's name, but its PIDs mean nothing outside it, so only a process in the same
+namespace judges.
 """
 
 from __future__ import annotations
@@ -18,6 +20,16 @@ RUN_LABEL = "evalclient.run_id"
 HOST_LABEL = "evalclient.owner_host"
 PID_LABEL = "evalclient.owner_pid"
 START_LABEL = "evalclient.owner_start"
+PIDNS_LABEL = "evalclient.owner_pidns"
+_INIT_PIDNS = "pid:[4026531836]"  # the kernel's initial PID namespace (PROC_PID_INIT_INO)
+
+
+def pid_namespace() -> str:
+    """This process's PID namespace, e.g. `pid:[4026531836]` ('' where /proc cannot tell)."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
 
 
 def process_start(pid: int) -> str | None:
@@ -39,6 +51,7 @@ def owner_labels(run_id: str) -> dict[str, str]:
         HOST_LABEL: socket.gethostname(),
         PID_LABEL: str(pid),
         START_LABEL: process_start(pid) or "",
+        PIDNS_LABEL: pid_namespace(),
     }
 
 
@@ -51,12 +64,15 @@ def owner_known_alive(labels: Mapping[str, str]) -> bool:
 
 
 def owner_alive(labels: Mapping[str, str]) -> bool:
-    """True unless the labels name an owner on this host that no longer runs.
+    """True unless the labels name an owner on this host, in this PID namespace, that no longer runs.
 
-    Containers of another host (a shared engine) and containers without owner labels count as alive:
-    they are not ours to judge.
+    Containers of another host (a shared engine), of another PID namespace (the suite in a container) and
+    containers without owner labels count as alive: they are not ours to judge. Labels written before the
+    namespace was recorded are judged from the host's initial namespace only.
     """
     if labels.get(HOST_LABEL) != socket.gethostname() or not labels.get(PID_LABEL, "").isdigit():
+        return True
+    if labels.get(PIDNS_LABEL, _INIT_PIDNS) != pid_namespace():
         return True
     started = process_start(int(labels[PID_LABEL]))
     if started is None:

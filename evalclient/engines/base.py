@@ -12,7 +12,21 @@ from evalclient.client.requests import ChatRequest, RequestKind
 from evalclient.config import ModelSpec, Preset
 from evalclient.monitor.server_metrics import ServerMetricNames
 
-_FORWARDED_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+_FORWARDED_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE")
+Capability = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Fp8Support:
+    """The GPU compute capabilities at which an engine serves fp8 weights and an fp8 KV cache."""
+
+    weights_native: Capability
+    """fp8 weights and activations (W8A8) on FP8 tensor cores from here."""
+    weights_min: Capability | None
+    """Below native, weight-only fp8 (W8A16, Marlin kernels) down to here; None: native only."""
+    kv_cache_min: Capability
+    source: str
+    """Where the numbers come from, for the reasons the fit check prints."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,7 @@ class EngineAdapter(ABC):
     health_path: ClassVar[str] = "/health"
     metrics_path: ClassVar[str] = "/metrics"
     metric_names: ClassVar[ServerMetricNames]
+    fp8: ClassVar[Fp8Support]
     ignores_eos: ClassVar[bool] = True
     """Whether requests can ask to generate past the end-of-sequence token (`ignore_eos`), for load tests."""
 

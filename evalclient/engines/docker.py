@@ -30,6 +30,8 @@ class RunningContainer:
     image_id: str
     image_digests: tuple[str, ...]
     spec: LaunchSpec
+    model_cache: str | None = None
+    """The host folder mounted at the spec's cache_mount, None when nothing was mounted."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ class ContainerEngine(Protocol):
         name: str,
         labels: dict[str, str],
         gpus: list[int] | None,
-        cache_dir: Path,
+        cache_dir: Path | None,
         memory_limit: str | None = None,
     ) -> RunningContainer: ...
 
@@ -112,6 +114,16 @@ class DockerEngine:
         except docker.errors.ImageNotFound:
             return None
 
+    def image_env(self, image: str) -> dict[str, str] | None:
+        """The local image's environment (NVIDIA's base images declare their CUDA there); None if absent."""
+        import docker.errors
+
+        try:
+            env = self.client.images.get(image).attrs.get("Config", {}).get("Env") or []
+        except docker.errors.ImageNotFound:
+            return None
+        return dict(str(item).partition("=")[::2] for item in env)
+
     def create(
         self,
         spec: LaunchSpec,
@@ -119,10 +131,11 @@ class DockerEngine:
         name: str,
         labels: dict[str, str],
         gpus: list[int] | None,
-        cache_dir: Path,
+        cache_dir: Path | None,
         memory_limit: str | None = None,
     ) -> RunningContainer:
-        """Create (not start) the container on the host network, labelled; EngineError if Docker refuses."""
+        """Create (not start) the container on the host network, labelled, with the model cache mounted at the
+        spec's cache_mount (when given); EngineError if Docker refuses."""
         import docker.errors
         import docker.types
 
@@ -133,8 +146,9 @@ class DockerEngine:
             "labels": {MANAGED_LABEL: "true", **labels},
             "environment": spec.environment,
             "shm_size": spec.shm_size,
-            "volumes": {str(cache_dir.resolve()): {"bind": spec.cache_mount, "mode": "rw"}},
         }
+        if cache_dir is not None:
+            kwargs["volumes"] = {str(cache_dir): {"bind": spec.cache_mount, "mode": "rw"}}
         if memory_limit:
             kwargs["mem_limit"] = memory_limit
             kwargs["memswap_limit"] = memory_limit
@@ -155,6 +169,7 @@ class DockerEngine:
             image_id=image.id,
             image_digests=tuple(image.attrs.get("RepoDigests") or ()),
             spec=spec,
+            model_cache=None if cache_dir is None else str(cache_dir),
         )
 
     def start(self, container_id: str) -> None:
@@ -242,10 +257,6 @@ class DockerEngine:
             volume.remove(force=True)
             removed.append(f"volume {volume.name}")
         return removed, kept
-
-    def runtimes(self) -> set[str]:
-        """The OCI runtimes the engine knows (contains 'nvidia' where nvidia-container-toolkit is set up)."""
-        return set((self.client.info().get("Runtimes") or {}).keys())
 
 
 def _refused(what: str, exc: Any) -> EvalClientError:

@@ -42,7 +42,7 @@ class LocalSimulatorEngine:
         name: str,
         labels: dict[str, str],
         gpus: list[int] | None,
-        cache_dir: Path,
+        cache_dir: Path | None,
         memory_limit: str | None = None,
     ) -> RunningContainer:
         log_file = Path(tempfile.mkstemp(prefix=f"{name}.", suffix=".log")[1])

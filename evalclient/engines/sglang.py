@@ -5,11 +5,12 @@ from __future__ import annotations
 from evalclient.client.protocols import CompletionsGenerate, OpenAIChat, Protocol, SGLangLoglikelihood
 from evalclient.client.requests import ChatRequest, RequestKind
 from evalclient.config import ModelSpec, Preset
-from evalclient.engines.base import EngineAdapter, flag
+from evalclient.engines.base import EngineAdapter, Fp8Support, flag
+from evalclient.engines.pins import SGLANG_PIN
 from evalclient.engines.thinking import template_switch
 from evalclient.monitor.server_metrics import ServerMetricNames
 
-SGLANG_IMAGE = "lmsysorg/sglang:v0.5.2"
+SGLANG_IMAGE = SGLANG_PIN.image
 TOOL_CALLS = ["--tool-call-parser", "qwen25"]
 """Parse Qwen's `<tool_call>` output into tool calls (SGLang's parser for Qwen2.5 and Qwen3); without it the
 markup stays in the text, which the client still reads."""
@@ -21,6 +22,9 @@ class SGLangAdapter(EngineAdapter):
     kind = "sglang"
     default_image = SGLANG_IMAGE
     cache_mount = "/root/.cache/huggingface"
+    # Online fp8 needs FP8 tensor cores (8.9+): SGLang's Marlin fallback covers only some pre-quantized
+    # checkpoint formats; its fp8 KV cache needs the flashinfer/triton attention backends (8.0+).
+    fp8 = Fp8Support((8, 9), None, (8, 0), "SGLang quantization and quantized KV cache docs")
     metric_names = ServerMetricNames(
         engine="sglang",
         running_batch=("sglang:num_running_reqs",),

@@ -8,11 +8,12 @@ from typing import Any
 from evalclient.client.protocols import OpenAIChat, Protocol, TGIGenerate, TGILoglikelihood
 from evalclient.client.requests import ChatRequest, RequestKind
 from evalclient.config import ModelSpec, Preset
-from evalclient.engines.base import EngineAdapter, flag
+from evalclient.engines.base import EngineAdapter, Fp8Support, flag
+from evalclient.engines.pins import TGI_PIN
 from evalclient.engines.thinking import soft_switch
 from evalclient.monitor.server_metrics import ServerMetricNames
 
-TGI_IMAGE = "ghcr.io/huggingface/text-generation-inference:3.3.5"
+TGI_IMAGE = TGI_PIN.image
 
 # Architectures TGI serves with its own kernels; others fall back to transformers' remote code, which
 # supports neither on-the-fly fp8 quantization nor an fp8 KV cache.
@@ -27,6 +28,9 @@ class TGIAdapter(EngineAdapter):
     kind = "tgi"
     default_image = TGI_IMAGE
     cache_mount = "/data"
+    # The launcher documents fp8 "on H100 and above"; on compute capability 8.x its fp8 layer falls back to
+    # Marlin W8A16 kernels; its fp8 KV cache needs the flashinfer/paged kernels, built for sm80 and up.
+    fp8 = Fp8Support((9, 0), (8, 0), (8, 0), "TGI 3.3 launcher docs and fp8 layer")
     ignores_eos = False  # TGI's HTTP API has no ignore_eos (huggingface/text-generation-inference#1944)
     metric_names = ServerMetricNames(
         engine="tgi",

@@ -5,11 +5,12 @@ from __future__ import annotations
 from evalclient.client.protocols import CompletionsGenerate, CompletionsLoglikelihood, OpenAIChat, Protocol
 from evalclient.client.requests import ChatRequest, RequestKind
 from evalclient.config import ModelSpec, Preset
-from evalclient.engines.base import EngineAdapter, flag
+from evalclient.engines.base import EngineAdapter, Fp8Support, flag
+from evalclient.engines.pins import VLLM_PIN
 from evalclient.engines.thinking import template_switch
 from evalclient.monitor.server_metrics import ServerMetricNames
 
-VLLM_IMAGE = "vllm/vllm-openai:v0.11.0"
+VLLM_IMAGE = VLLM_PIN.image
 TOOL_CALLS = ["--enable-auto-tool-choice", "--tool-call-parser", "hermes"]
 """Parse Qwen's `<tool_call>` output into tool calls (Qwen's documented parser for Qwen2.5 and Qwen3); without
 these flags vLLM refuses every request that offers tools (bfcl's native mode) with HTTP 400."""
@@ -21,6 +22,9 @@ class VLLMAdapter(EngineAdapter):
     kind = "vllm"
     default_image = VLLM_IMAGE
     cache_mount = "/root/.cache/huggingface"
+    # vLLM docs: FP8 compute (W8A8) on compute capability 8.9+, weight-only W8A16 via FP8 Marlin from 7.5;
+    # its fp8 KV cache runs on every GPU it supports (7.5+).
+    fp8 = Fp8Support((8, 9), (7, 5), (7, 5), "vLLM FP8 W8A8 and quantized KV cache docs")
     metric_names = ServerMetricNames(
         engine="vllm",
         running_batch=("vllm:num_requests_running",),

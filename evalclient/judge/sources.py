@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -58,6 +59,8 @@ class JudgeSettings:
     max_retries: int = 5
     ready_timeout_s: float = 1800
     memory_limit: str | None = None
+    model_cache: Path | None = None
+    """The host's Hugging Face cache mounted into the judge container; None mounts nothing (simulator)."""
 
 
 def largest_model(config: Config, names: Iterable[str]) -> ModelSpec:
@@ -142,7 +145,7 @@ def deployment_judge(
         provider = ContainerProvider(
             engine,
             gpus=list(settings.gpus) or None,
-            cache_dir=results.models_cache,
+            cache_dir=settings.model_cache,
             ready_timeout_s=settings.ready_timeout_s,
             memory_limit=settings.memory_limit,
         )

@@ -16,6 +16,7 @@ from evalclient.errors import UsageError
 from evalclient.load.report import render, write
 from evalclient.load.session import LoadSettings, parse_slo, run_load
 from evalclient.load.workload import Workload, dataset_workload, fixed_workload
+from evalclient.model_cache import resolve_model_cache
 
 
 def numbers(text: str | None, kind: type[int] | type[float], option: str) -> list[Any]:
@@ -104,10 +105,13 @@ async def _server(
         output=results.base_dir,
         gpus=tuple(opts.get("gpus") or ()),
         ready_timeout_s=config.sweep.ready_timeout_s,
+        model_cache=resolve_model_cache(opts.get("model_cache")),
     )
     adapter = get_adapter(engine)
     provider = make_provider(options, results, adapter.health_path)
     await asyncio.to_thread(provider.prepare)
+    if options.gpus:
+        await asyncio.to_thread(_require_cuda, plan.image or adapter.default_image, engine)
     err.print(f"starting {deployment.key} for the probe")
     server = await stack.enter_async_context(
         provider.deploy(
@@ -120,6 +124,14 @@ async def _server(
         )
     )
     return server.base_url, deployment.model.hub_id, deployment.preset.name
+
+
+def _require_cuda(image: str, engine: str) -> None:
+    from evalclient.engines.docker import DockerEngine
+    from evalclient.monitor import probe_gpus
+    from evalclient.preflight import require_image_cuda
+
+    require_image_cuda(image, engine, probe_gpus(), DockerEngine().image_env(image))
 
 
 def _served(info: dict[str, Any]) -> str | None:

@@ -40,12 +40,17 @@ OWNER_UNKNOWN = "the container's processes are not known yet"
 
 @dataclass(frozen=True)
 class GpuProbe:
-    """What NVML sees on this host: the GPU count and names, or the reason there is none."""
+    """What NVML sees on this host: the GPU count, names, memory and compute capability, the driver and the
+    CUDA version it supports, or the reason there is no GPU."""
 
     count: int
     names: tuple[str, ...]
     reason: str | None = None
     memory_total_gb: tuple[float | None, ...] = ()
+    compute_capability: tuple[tuple[int, int] | None, ...] = ()
+    driver_version: str | None = None
+    cuda_driver_version: tuple[int, int] | None = None
+    """The newest CUDA the driver supports (nvmlSystemGetCudaDriverVersion: 12040 → (12, 4))."""
 
     @property
     def available(self) -> bool:
@@ -67,11 +72,36 @@ def probe_gpus(nvml: Any = None) -> GpuProbe:
         count = int(nvml.nvmlDeviceGetCount())
         names = tuple(_device_name(nvml, i) for i in range(count))
         memory = tuple(_device_memory_gb(nvml, i) for i in range(count))
+        capability = tuple(_device_capability(nvml, i) for i in range(count))
+        driver, cuda = _driver_version(nvml), _cuda_driver_version(nvml)
     except Exception as err:
         return GpuProbe(0, (), f"NVML: {describe_error(err)}")
     finally:
         _shutdown(nvml)
-    return GpuProbe(count, names, None if count else "NVML: no GPU found", memory)
+    return GpuProbe(count, names, None if count else "NVML: no GPU found", memory, capability, driver, cuda)
+
+
+def _device_capability(nvml: Any, index: int) -> tuple[int, int] | None:
+    try:
+        major, minor = nvml.nvmlDeviceGetCudaComputeCapability(nvml.nvmlDeviceGetHandleByIndex(index))
+    except Exception:
+        return None
+    return int(major), int(minor)
+
+
+def _driver_version(nvml: Any) -> str | None:
+    try:
+        return _decode(nvml.nvmlSystemGetDriverVersion())
+    except Exception:
+        return None
+
+
+def _cuda_driver_version(nvml: Any) -> tuple[int, int] | None:
+    try:
+        version = int(nvml.nvmlSystemGetCudaDriverVersion())
+    except Exception:
+        return None
+    return version // 1000, version % 1000 // 10
 
 
 def _device_memory_gb(nvml: Any, index: int) -> float | None:

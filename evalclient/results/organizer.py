@@ -27,7 +27,6 @@ DIRECTORIES = (
     "reports/dataset_analysis",
     "reports/scaling_analysis",
     "reports/preset_comparison",
-    "cache/models",
     "cache/datasets",
     "cache/checkpoints",
 )
@@ -53,10 +52,6 @@ class ResultsOrganizer:
                 f"cannot create the results tree in {self.base_dir}: {exc.strerror}",
                 "pass --output with a writable folder",
             ) from None
-
-    @property
-    def models_cache(self) -> Path:
-        return self.base_dir / "cache" / "models"
 
     @property
     def datasets_cache(self) -> Path:

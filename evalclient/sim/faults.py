@@ -37,8 +37,9 @@ class Faults:
         self.finished += 1
         if self.crash_after and self.finished >= self.crash_after:
             self.crashed.set()
-        if self.oom_after and self.finished >= self.oom_after:
-            exhaust_memory()
+        if self.oom_after and self.finished == self.oom_after:
+            # after the answer's last bytes are flushed: the answers before the kill reach the client
+            asyncio.get_running_loop().call_later(OOM_DELAY_S, exhaust_memory)
 
     def describe(self) -> dict[str, int]:
         """The fault settings, for /info."""
@@ -51,6 +52,7 @@ class Faults:
 
 
 OOM_CEILING_BYTES = 4 << 30
+OOM_DELAY_S = 0.2
 
 
 def exhaust_memory() -> None:

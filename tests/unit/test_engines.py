@@ -95,6 +95,7 @@ def test_unknown_engine() -> None:
 def test_hf_token_is_forwarded_but_not_in_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_TOKEN", "hf_secret")
     monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     spec = get_adapter("tgi").launch_spec(CONFIG.model("qwen3_8b"), CONFIG.preset("balanced"), port=1)
     assert spec.environment == {"HF_TOKEN": "hf_secret"}
     assert "hf_secret" not in spec.command_line
@@ -105,3 +106,20 @@ def test_hf_token_is_forwarded_but_not_in_the_command(monkeypatch: pytest.Monkey
         .environment
         == {}
     )
+
+
+def test_offline_hub_setting_is_forwarded_for_air_gapped_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    spec = get_adapter("sglang").launch_spec(CONFIG.model("qwen3_8b"), CONFIG.preset("balanced"), port=1)
+    assert spec.environment == {"HF_HUB_OFFLINE": "1"}
+
+
+def test_default_images_are_the_pins() -> None:
+    assert get_adapter("tgi").launch_spec(
+        CONFIG.model("qwen3_8b"), CONFIG.preset("balanced"), port=1
+    ).image == ("ghcr.io/huggingface/text-generation-inference:3.3.7")
+    assert get_adapter("vllm").default_image == "vllm/vllm-openai:v0.33.0"
+    assert get_adapter("sglang").default_image == "lmsysorg/sglang:v0.5.19-cu129"
+    assert CONFIG.sweep.engine.image == "ghcr.io/huggingface/text-generation-inference:3.3.7"
