@@ -22,7 +22,12 @@ from evalclient.errors import EvalClientError, UsageError
 if TYPE_CHECKING:
     from evalclient.planning import Plan
     from evalclient.runner import RunOptions
+    from evalclient.slots import GpuPool
 
+GPUS_HELP = (
+    "GPUs the sweep may use: 0,1 | auto (every visible GPU) | none | virtual:N[xGB][@CC] (stand-ins, e.g. "
+    "virtual:8x80@9.0: deployments sized and scheduled on them, no device given to the containers)."
+)
 DEMO_MODELS = ("qwen2.5_8b", "qwen3_8b")
 DEMO_DATASETS = ("gsm8k", "arc_challenge:generative", "hellaswag", "bfcl")
 out = Console() if sys.stdout.isatty() else Console(width=160)
@@ -110,6 +115,14 @@ def _sandbox_settings(ctx: click.Context) -> SandboxSettings:
         return SandboxSettings()
 
 
+def _gpu_choice(value: str) -> tuple[tuple[int, ...], GpuPool | None]:
+    """--gpus of a sweep: real GPU indices, or a virtual pool."""
+    from evalclient.slots import virtual_pool
+
+    pool = virtual_pool(value)
+    return ((), pool) if pool is not None else (_parse_gpus(value), None)
+
+
 def _parse_gpus(value: str) -> tuple[int, ...]:
     if value == "none":
         return ()
@@ -192,9 +205,7 @@ def _selectors(function: Any) -> Any:
 
 @cli.command()
 @_selectors
-@click.option(
-    "--gpus", default="auto", show_default=True, help="GPU indices for the container: 0,1 | auto | none."
-)
+@click.option("--gpus", default="auto", show_default=True, help=GPUS_HELP)
 @click.option("--output", type=click.Path(path_type=Path), help="Results folder.")
 @click.option("--endpoint", help="URL of a server that is already running (no container is started).")
 @click.option(
@@ -233,6 +244,7 @@ def run(ctx: click.Context, /, **opts: Any) -> None:
     help=REPEAT_HELP + " Default: repeat_subset of sweep.yaml.",
 )
 @MODEL_CACHE
+@click.option("--gpus", help="GPU indices the sweep may use, e.g. 0,1,2,3 (default: every visible GPU).")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.pass_context
 def eval_all(
@@ -241,6 +253,7 @@ def eval_all(
     output: Path | None,
     repeat_subset: int | None,
     model_cache: Path | None,
+    gpus: str | None,
     quiet: bool,
 ) -> None:
     """Run the whole default sweep of presets/sweep.yaml on this GPU host."""
@@ -248,7 +261,14 @@ def eval_all(
     from evalclient.tasks import get_task
 
     config = _config(ctx)
-    gpus = require_gpu_host()
+    visible = require_gpu_host()
+    chosen = _parse_gpus(gpus) if gpus else visible
+    missing = [g for g in chosen if g not in visible]
+    if missing:
+        raise UsageError(
+            f"--gpus names GPU(s) {', '.join(map(str, missing))}, not on this host",
+            f"this host has GPUs {', '.join(map(str, visible))}",
+        )
     ready = [d for d in config.sweep.datasets if get_task(d).implemented]
     skipped = [d for d in config.sweep.datasets if d not in ready]
     if skipped:
@@ -258,7 +278,7 @@ def eval_all(
         "output": output,
         "quiet": quiet,
         "datasets": ",".join(ready),
-        "gpus": ",".join(str(g) for g in gpus),
+        "gpus": ",".join(str(g) for g in chosen),
         "repeat_subset": config.sweep.repeat_subset if repeat_subset is None else repeat_subset,
         "model_cache": model_cache,
     }
@@ -292,10 +312,12 @@ def _run_selected(ctx: click.Context, opts: dict[str, Any], *, exit_on_failure: 
     config = _config(ctx)
     plan = _plan_from(config, opts, require_implemented=True)
     mounts_cache = not opts.get("endpoint") and opts.get("mount_model_cache", True)
+    gpus, virtual = ((), None) if opts.get("endpoint") else _gpu_choice(opts.get("gpus") or "auto")
     options = RunOptions(
         output=opts.get("output") or Path(config.sweep.output),
         endpoint=opts.get("endpoint"),
-        gpus=() if opts.get("endpoint") else _parse_gpus(opts.get("gpus") or "auto"),
+        gpus=gpus,
+        virtual_gpus=virtual,
         data_dir=opts.get("data_dir"),
         data_files=_data_files(plan, opts.get("data_file")),
         seed=opts.get("seed") or config.sweep.seed,
@@ -334,12 +356,12 @@ def _data_files(plan: Plan, data_file: Path | None) -> dict[str, Path]:
 
 def _execute(config: Config, plan: Plan, options: RunOptions, *, quiet: bool) -> int:
     """Run the plan and print the summary; the number of combinations not complete (each listed)."""
-    from evalclient.progress import Progress
     from evalclient.report import render_summary, summary_rows
     from evalclient.results.lock import RunLock
     from evalclient.runner import EvaluationRunner
+    from evalclient.sweep_view import SweepView
 
-    runner = EvaluationRunner(config, plan, options, Progress(enabled=not quiet, console=err))
+    runner = EvaluationRunner(config, plan, options, SweepView(enabled=not quiet, console=err))
     with RunLock(runner.results.base_dir, runner.run_id):
         runner.prepare()  # an unreachable Docker engine is a one-line error before any work
         err.print(
@@ -408,12 +430,22 @@ def _detach_from_terminal() -> None:
 
 @cli.command()
 @_selectors
+@click.option("--gpus", default="auto", show_default=True, help=GPUS_HELP)
 @click.pass_context
-def plan(ctx: click.Context, /, **opts: Any) -> None:
-    """Dry run: combinations, deployments, flags, GPU fit and estimated time; starts nothing."""
+def plan(ctx: click.Context, /, gpus: str, **opts: Any) -> None:
+    """Dry run: combinations, deployments, flags, the GPUs each needs, the schedule on the GPUs and the
+    estimated wall time; starts nothing."""
+    from evalclient.monitor import probe_gpus
     from evalclient.plan_view import render_plan
+    from evalclient.slots import real_pool
 
-    render_plan(_plan_from(_config(ctx), opts, require_implemented=False), out)
+    selected = _plan_from(_config(ctx), opts, require_implemented=False)
+    indices, pool = _gpu_choice(gpus)
+    probe = None
+    if pool is None:
+        probe = probe_gpus()
+        pool = real_pool(tuple(range(probe.count)) if gpus == "auto" else indices, probe)
+    render_plan(selected, out, pool, probe)
 
 
 def _plan_from(config: Config, opts: dict[str, Any], *, require_implemented: bool) -> Plan:
@@ -761,14 +793,31 @@ def cleanup(run_id: str | None, include_live: bool) -> None:
 @click.option(
     "--local", "force_local", is_flag=True, help="Run the simulator as a local process, not in Docker."
 )
+@click.option(
+    "--gpus",
+    default="virtual:2",
+    show_default=True,
+    help="Stand-in GPU slots: two simulator deployments at a time by default ('none': one at a time).",
+)
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.pass_context
 def demo(
-    ctx: click.Context, output: Path, samples: int, repeat_subset: int, force_local: bool, quiet: bool
+    ctx: click.Context,
+    output: Path,
+    samples: int,
+    repeat_subset: int,
+    force_local: bool,
+    gpus: str,
+    quiet: bool,
 ) -> None:
     """2 models x 3 presets x 4 datasets against the TGI simulator (Docker if reachable, else local)."""
     from evalclient.demo import demo_data_dir, prepare_demo_engine
 
+    if gpus != "none" and not gpus.lower().startswith("virtual:"):
+        raise UsageError(
+            f"--gpus {gpus}: the demo runs the simulator, which needs no GPU",
+            "pass --gpus virtual:N for N deployments at a time, or --gpus none",
+        )
     started = time.monotonic()
     image, local = prepare_demo_engine(force_local, err)
     opts = {
@@ -778,7 +827,7 @@ def demo(
         "samples": samples,
         "engine": "tgi",
         "image": image,
-        "gpus": "none",
+        "gpus": gpus,
         "output": output,
         "data_dir": demo_data_dir(),
         "concurrency": 8,

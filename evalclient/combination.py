@@ -17,10 +17,10 @@ from typing import Any
 from evalclient.client.limit import AdaptiveLimit
 from evalclient.deploy.deployment import Deployment
 from evalclient.monitor import LivePerformanceMonitor
-from evalclient.progress import Progress
 from evalclient.results import CombinationRecord, ResultsOrganizer, SampleError
 from evalclient.results.checkpoint import Checkpoint
 from evalclient.results.record import Status
+from evalclient.sweep_view import TaskProgress
 from evalclient.tasks.base import ModelHandle, Sample, SampleOutput, ScoreResult, TaskSpec
 from evalclient.tasks.context import CodeSandbox, ScoreContext
 from evalclient.tasks.solving import solve_samples
@@ -53,7 +53,7 @@ async def evaluate_combination(
     server: Deployment,
     monitor: LivePerformanceMonitor,
     results: ResultsOrganizer,
-    progress: Progress,
+    progress: TaskProgress,
     resume: bool,
     limit: AdaptiveLimit | None = None,
     sandbox: CodeSandbox | None = None,

@@ -56,6 +56,8 @@ class AttentionShape(_Strict):
     layers: int = Field(ge=1)
     kv_heads: int = Field(ge=1)
     head_dim: int = Field(ge=1)
+    heads: int | None = Field(None, ge=1)
+    """Attention (query) heads: a tensor-parallel degree must divide them."""
 
 
 class ModelSpec(_Strict):

@@ -4,7 +4,8 @@ fp8: the engine's `Fp8Support` (native W8A8, weight-only Marlin below it, the fp
 Memory: the weights at the precision served plus the KV cache the preset asks for (its
 max_batch_total_tokens, else one full sequence of max_total_tokens; 2 x layers x kv_heads x head_dim bytes per
 token in bf16, half that in fp8) must fit in the GPU's memory x the preset's gpu_memory_fraction, leaving
-`RESERVE` of that budget for activations and CUDA graphs.
+`RESERVE` of that budget for activations and CUDA graphs. Served tensor-parallel over n GPUs, each GPU holds
+1/n of the weights and of the KV cache.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class Fit:
     notes: tuple[str, ...] = ()
     need_gb: float | None = None
     budget_gb: float | None = None
+    shards: int = 1
+    memory_short: bool = False
+    """Whether the memory (not the fp8 support) is what it lacks: more GPUs can help."""
 
     @property
     def runs(self) -> bool:
@@ -57,11 +61,13 @@ class Fit:
 
     @property
     def summary(self) -> str:
+        where = self.gpu.label if self.shards == 1 else f"{self.shards} x {self.gpu.label}"
         if self.reasons:
-            return f"cannot run on {self.gpu.label}: " + "; ".join(self.reasons)
+            return f"cannot run on {where}: " + "; ".join(self.reasons)
         if self.need_gb is None or self.budget_gb is None:
             return "fits (memory not checked)"
-        return f"fits ({self.need_gb:.0f}/{self.budget_gb:.0f} GB)"
+        per_gpu = "" if self.shards == 1 else f" per GPU on {self.shards} GPUs"
+        return f"fits ({self.need_gb:.0f}/{self.budget_gb:.0f} GB{per_gpu})"
 
 
 def kv_cache_gb(model: ModelSpec, preset: Preset) -> float | None:
@@ -74,26 +80,29 @@ def kv_cache_gb(model: ModelSpec, preset: Preset) -> float | None:
     return 2 * shape.layers * shape.kv_heads * shape.head_dim * dtype_bytes * tokens / 1e9
 
 
-def deployment_fit(adapter: EngineAdapter, deployment: DeploymentPlan, gpu: Gpu) -> Fit:
-    """The verdict for `deployment` served by `adapter`'s engine on `gpu` (as the engine would serve it)."""
+def deployment_fit(adapter: EngineAdapter, deployment: DeploymentPlan, gpu: Gpu, shards: int = 1) -> Fit:
+    """The verdict for `deployment` served by `adapter`'s engine on `gpu` (as the engine would serve it), or
+    tensor-parallel on `shards` GPUs like it (the memory need is then per GPU)."""
     preset, _ = adapter.honoured(deployment.model, deployment.preset)
     reasons, notes = _fp8_verdict(adapter, preset, gpu)
     weights = deployment.weights_gb(preset.quantize)
     kv = kv_cache_gb(deployment.model, preset)
-    if gpu.memory_gb is None:
-        return Fit(gpu, tuple(reasons), tuple(notes))
-    need = weights + (kv or 0.0)
-    budget = gpu.memory_gb * preset.gpu_memory_fraction
-    if need > budget * (1 - RESERVE):
-        kv_part = "" if kv is None else f" + KV cache {kv:.1f} GB for {_tokens(preset)} tokens"
-        reasons.append(
-            f"needs ~{need:.1f} GB (weights {weights:.1f} GB{kv_part}); the engine gets {budget:.1f} of "
-            f"{gpu.memory_gb:.1f} GB at gpu_memory_fraction {preset.gpu_memory_fraction:g}, "
-            f"{RESERVE:.0%} of it kept for activations"
-        )
     if kv is None:
         notes.append(f"{deployment.model.key}: no attention shape in models.yaml; KV cache not counted")
-    return Fit(gpu, tuple(reasons), tuple(notes), need, budget)
+    if gpu.memory_gb is None:
+        return Fit(gpu, tuple(reasons), tuple(notes), shards=shards)
+    need = (weights + (kv or 0.0)) / shards
+    budget = gpu.memory_gb * preset.gpu_memory_fraction
+    short = need > budget * (1 - RESERVE)
+    if short:
+        kv_part = "" if kv is None else f" + KV cache {kv:.1f} GB for {_tokens(preset)} tokens"
+        per_gpu = "" if shards == 1 else f" per GPU, 1/{shards} of"
+        reasons.append(
+            f"needs ~{need:.1f} GB{per_gpu} (weights {weights:.1f} GB{kv_part}); the engine gets "
+            f"{budget:.1f} of {gpu.memory_gb:.1f} GB at gpu_memory_fraction {preset.gpu_memory_fraction:g}, "
+            f"{RESERVE:.0%} of it kept for activations"
+        )
+    return Fit(gpu, tuple(reasons), tuple(notes), need, budget, shards, short)
 
 
 def _fp8_verdict(adapter: EngineAdapter, preset: Preset, gpu: Gpu) -> tuple[list[str], list[str]]:

@@ -7,38 +7,43 @@ from rich.table import Table
 
 from evalclient.config import Config, ModelSpec, Preset
 from evalclient.engines import get_adapter
-from evalclient.engines.base import EngineAdapter
-from evalclient.hardware import Gpu, deployment_fit, gpus_of
 from evalclient.monitor.nvml import GpuProbe
-from evalclient.planning import DeploymentPlan, Plan
+from evalclient.planning import Plan
+from evalclient.schedule import (
+    MINUTES_PER_COMBINATION,
+    STARTUP_MINUTES,
+    Placement,
+    makespan,
+    simulate,
+)
+from evalclient.slots import GpuPool, Sizing, sweep_jobs
 
 
-def render_plan(plan: Plan, console: Console, probe: GpuProbe | None = None) -> None:
-    """Deployments with flags and their fit on each GPU (fp8 support, memory), then the totals."""
-    from evalclient.monitor import probe_gpus
-
-    probe = probe or probe_gpus()
-    gpus = gpus_of(probe)
+def render_plan(plan: Plan, console: Console, pool: GpuPool, probe: GpuProbe | None = None) -> None:
+    """Deployments with their flags and GPUs, the schedule on the pool, the totals and the wall time."""
     adapter = get_adapter(plan.engine)
+    sizings, jobs = sweep_jobs(adapter, plan.deployments, pool)
     table = Table(title=f"plan: engine {plan.engine}, image {plan.image or adapter.default_image}")
-    for header in ("#", "model", "preset", "hub id", "datasets (samples)", "weights", "GPU fit"):
+    for header in ("#", "model", "preset", "hub id", "datasets (samples)", "weights", "GPUs"):
         table.add_column(header)
     notes: list[str] = []
-    unfit: list[str] = []
     fit_notes: list[str] = []
     for number, dep in enumerate(plan.deployments, 1):
-        spec = adapter.launch_spec(dep.model, dep.preset, port=0, image=plan.image)
+        sizing = sizings[dep.key]
+        spec = adapter.launch_spec(dep.model, dep.preset, port=0, image=plan.image, shards=sizing.shards or 1)
         notes.extend(spec.substitutions)
-        jobs = ", ".join(f"{j.title}: {j.label}" for j in dep.datasets)
+        if sizing.fit is not None:
+            fit_notes.extend(sizing.fit.notes)
+        jobs_cell = ", ".join(f"{j.title}: {j.label}" for j in dep.datasets)
         weights = dep.weights_gb(spec.quantize)
         table.add_row(
             str(number),
             dep.model.key,
             dep.preset.name,
             dep.model.hub_id,
-            jobs,
+            jobs_cell,
             f"~{weights:.0f} GB",
-            _fit(adapter, dep, gpus, unfit, fit_notes),
+            _gpus_cell(sizing, pool),
         )
     console.print(table)
     for note in dict.fromkeys(notes):
@@ -47,24 +52,69 @@ def render_plan(plan: Plan, console: Console, probe: GpuProbe | None = None) -> 
         console.print(f"[yellow]samples:[/yellow] {note}", soft_wrap=True)
     for note in dict.fromkeys(fit_notes):
         console.print(f"[yellow]GPU:[/yellow] {note}", soft_wrap=True, highlight=False)
-    for line in unfit:
-        console.print(f"[red]✗[/red] {line}", soft_wrap=True, highlight=False)
+    for sizing in sizings.values():
+        if sizing.reason is not None:
+            console.print(f"[red]✗[/red] {sizing.reason}", soft_wrap=True, highlight=False)
     unserved = _unserved(plan)
     if unserved:
         console.print(f"[red]{plan.engine} cannot serve:[/red] {unserved}", soft_wrap=True)
-    gpu_line = (
-        f"{probe.count} GPU(s): {', '.join(probe.names)}"
-        if probe.count
-        else f"no GPU visible ({probe.reason})"
-    )
+    placements = simulate(jobs, max(len(pool.gpus), 1))
+    if pool.gpus:
+        _render_schedule(placements, pool, console)
     console.print(
         f"{_count(plan.combinations, 'combination')} in {_count(len(plan.deployments), 'deployment')}, "
-        f"{_samples(plan.requests)}; {gpu_line}"
+        f"{_samples(plan.requests)}; {_pool_line(pool, probe)}"
     )
+    sequential = sum(job.minutes for job in jobs)
+    wall = makespan(placements)
+    parallel = f" on {pool.describe()}" if len(pool.gpus) > 1 else ""
     console.print(
-        f"estimated time: ~{_duration(plan.estimated_minutes())} at the seed plan's 1.5 min per "
-        "combination, plus model start-up per deployment"
+        f"estimated wall time: ~{_duration(wall)}{parallel} "
+        f"(one deployment at a time: ~{_duration(sequential)}); rough: {MINUTES_PER_COMBINATION:g} min per "
+        "150-sample combination for an 8B bf16 model (the seed plan's pace), scaled by the weights read per "
+        f"token and the GPUs, plus {STARTUP_MINUTES:g} min start-up",
+        soft_wrap=True,
     )
+
+
+def _gpus_cell(sizing: Sizing, pool: GpuPool) -> str:
+    if sizing.shards is None:
+        return "cannot run"
+    if not pool.gpus:
+        return "—"
+    fit = sizing.fit.summary if sizing.fit is not None else ""
+    return f"{sizing.shards}: {fit}" if fit else str(sizing.shards)
+
+
+def _render_schedule(placements: list[Placement], pool: GpuPool, console: Console) -> None:
+    """Which deployment on which GPUs, in which wave, from when to when (estimated)."""
+    table = Table(title=f"schedule on {pool.describe()} (estimated)")
+    for header in ("wave", "start", "end", "GPUs", "deployment", "minutes"):
+        table.add_column(header)
+    for p in placements:
+        gpus = ",".join(str(pool.gpus[i].index) for i in p.gpus)
+        table.add_row(
+            str(p.wave),
+            _clock(p.start),
+            _clock(p.end),
+            gpus,
+            p.job.key,
+            f"{p.job.minutes:.0f}",
+        )
+    console.print(table)
+
+
+def _clock(minutes: float) -> str:
+    hours, rest = divmod(round(minutes), 60)
+    return f"{hours}:{rest:02d}"
+
+
+def _pool_line(pool: GpuPool, probe: GpuProbe | None) -> str:
+    if pool.gpus:
+        return pool.describe()
+    if probe is not None and probe.count == 0:
+        return f"no GPU visible ({probe.reason})"
+    return "no GPU (one deployment at a time)"
 
 
 def _unserved(plan: Plan) -> str:
@@ -85,23 +135,6 @@ def _count(n: int, noun: str) -> str:
 
 def _duration(minutes: float) -> str:
     return f"{minutes / 60:.1f} h" if minutes >= 90 else f"{minutes:.0f} min"
-
-
-def _fit(
-    adapter: EngineAdapter, deployment: DeploymentPlan, gpus: list[Gpu], unfit: list[str], notes: list[str]
-) -> str:
-    """The table cell (one verdict per GPU); reasons of deployments that cannot run go to `unfit`."""
-    if not gpus:
-        return "unknown (no GPU)"
-    cells = []
-    for gpu in gpus:
-        fit = deployment_fit(adapter, deployment, gpu)
-        notes.extend(fit.notes)
-        verdict = fit.summary if fit.runs else "cannot run"
-        cells.append(f"GPU {gpu.index}: {verdict}" if len(gpus) > 1 else verdict)
-        if not fit.runs:
-            unfit.append(f"{deployment.key} {fit.summary}")
-    return "; ".join(cells)
 
 
 def render_models(config: Config, console: Console) -> None:

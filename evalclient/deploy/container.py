@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from evalclient.deploy.deployment import Deployment, SpecFor
+from evalclient.deploy.deployment import Deployment, SpecFor, Stage
 from evalclient.deploy.endpoint import fetch_info
 from evalclient.deploy.host_paths import require_same_paths
 from evalclient.deploy.ownership import owner_labels
@@ -28,6 +28,7 @@ from evalclient.deploy.ports import PortLease
 from evalclient.engines.docker import ContainerEngine, ContainerState, DockerEngine, RunningContainer
 from evalclient.errors import EngineError
 from evalclient.planning import DeploymentPlan
+from evalclient.slots import Slot
 
 log = logging.getLogger("evalclient.deploy")
 T = TypeVar("T")
@@ -71,7 +72,14 @@ class ContainerProvider:
 
     @asynccontextmanager
     async def deploy(
-        self, plan: DeploymentPlan, spec_for: SpecFor, *, run_id: str, log_path: Path
+        self,
+        plan: DeploymentPlan,
+        spec_for: SpecFor,
+        *,
+        run_id: str,
+        log_path: Path,
+        slot: Slot | None = None,
+        stage: Stage | None = None,
     ) -> AsyncIterator[Deployment]:
         name = f"evalclient-{plan.key.replace('.', '-')}-{run_id[-6:]}"
         labels = {
@@ -79,15 +87,21 @@ class ContainerProvider:
             "evalclient.model": plan.model.key,
             "evalclient.preset": plan.preset.name,
         }
+        gpus = self.gpus if slot is None else slot.devices
+        if slot is not None:
+            labels["evalclient.gpus"] = slot.label
+        tell = stage or (lambda text: None)
         with PortLease() as lease:
             spec = spec_for(lease.port)
+            if await asyncio.to_thread(self.engine.image_id, spec.image) is None:
+                tell(f"pulling {spec.image}")
             await _in_daemon_thread(self.engine.ensure_image, spec.image)
             created = _in_thread(
                 self.engine.create,
                 spec,
                 name=name,
                 labels=labels,
-                gpus=self.gpus,
+                gpus=gpus,
                 cache_dir=self.cache_dir,
                 memory_limit=self.memory_limit,
             )
@@ -96,7 +110,9 @@ class ContainerProvider:
                 container = await asyncio.shield(created)
                 await asyncio.shield(_in_thread(self.engine.start, container.id))
                 log.info("started %s (%s): %s", name, spec.image, spec.command_line)
+                tell("loading weights")
                 deployment = await self._ready(container)
+                deployment.slot = slot
                 watcher = asyncio.create_task(self._watch(container, deployment))
                 yield deployment
             finally:

@@ -1,6 +1,6 @@
 """A deployment as the runner sees it, whoever provides it, and the provider protocol.
 
-    async with provider.deploy(plan, spec_for, run_id=..., log_path=...) as deployment:
+    async with provider.deploy(plan, spec_for, run_id=..., log_path=..., slot=...) as deployment:
         ...                          # deployment.lost is set (with a reason) when the server dies
 
 A provider starts (or finds) the server, waits until it answers, watches it while it serves, and tears it
@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from evalclient.engines.base import LaunchSpec
 from evalclient.engines.docker import RunningContainer
 from evalclient.planning import DeploymentPlan
+from evalclient.slots import Slot
 
 
 @dataclass
@@ -33,6 +34,8 @@ class Deployment:
     """The server's log so far, read once it was ready (for the KV budget it reports)."""
     lost: asyncio.Event = field(default_factory=asyncio.Event)
     lost_reason: str | None = None
+    slot: Slot | None = None
+    """The GPUs it runs on (None: not ours to place, an endpoint)."""
 
     @property
     def image_id(self) -> str | None:
@@ -51,6 +54,8 @@ class Deployment:
             "time_to_ready_s": self.ready_s,
             "server_info": self.info,
         }
+        if self.slot is not None:
+            record.update(gpus=list(self.slot.gpus), virtual_gpus=self.slot.virtual)
         if self.container is not None:
             spec = self.container.spec
             record.update(
@@ -68,6 +73,12 @@ class Deployment:
 
 SpecFor = Callable[[int], LaunchSpec]
 """The launch spec of a deployment for the port it was given."""
+Stage = Callable[[str], None]
+"""Told what a deployment is doing while it starts ("pulling image", "loading weights")."""
+
+
+def _quiet(stage: str) -> None:
+    return None
 
 
 class Provider(Protocol):
@@ -80,6 +91,14 @@ class Provider(Protocol):
         """The id of the image a deployment would run, where known before it starts; blocking."""
 
     def deploy(
-        self, plan: DeploymentPlan, spec_for: SpecFor, *, run_id: str, log_path: Path
+        self,
+        plan: DeploymentPlan,
+        spec_for: SpecFor,
+        *,
+        run_id: str,
+        log_path: Path,
+        slot: Slot | None = None,
+        stage: Stage = _quiet,
     ) -> AbstractAsyncContextManager[Deployment]:
-        """Start the deployment, yield it once it answers, watch it, and remove it in every case."""
+        """Start the deployment (on the slot's GPUs, else the provider's), yield it once it answers, watch
+        it, and remove it in every case."""

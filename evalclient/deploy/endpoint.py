@@ -13,9 +13,10 @@ from typing import Any
 
 import aiohttp
 
-from evalclient.deploy.deployment import Deployment, SpecFor
+from evalclient.deploy.deployment import Deployment, SpecFor, Stage
 from evalclient.errors import EngineError
 from evalclient.planning import DeploymentPlan
+from evalclient.slots import Slot
 
 
 class EndpointProvider:
@@ -33,7 +34,14 @@ class EndpointProvider:
 
     @asynccontextmanager
     async def deploy(
-        self, plan: DeploymentPlan, spec_for: SpecFor, *, run_id: str, log_path: Path
+        self,
+        plan: DeploymentPlan,
+        spec_for: SpecFor,
+        *,
+        run_id: str,
+        log_path: Path,
+        slot: Slot | None = None,
+        stage: Stage | None = None,
     ) -> AsyncIterator[Deployment]:
         if not await answers(self.url + self.health_path):
             raise EngineError(

@@ -67,6 +67,8 @@ class EngineAdapter(ABC):
     metrics_path: ClassVar[str] = "/metrics"
     metric_names: ClassVar[ServerMetricNames]
     fp8: ClassVar[Fp8Support]
+    shard_flag: ClassVar[str]
+    """The launcher flag for tensor parallelism over the GPUs the container sees."""
     ignores_eos: ClassVar[bool] = True
     """Whether requests can ask to generate past the end-of-sequence token (`ignore_eos`), for load tests."""
 
@@ -99,14 +101,18 @@ class EngineAdapter(ABC):
         return configured
 
     def launch_spec(
-        self, model: ModelSpec, preset: Preset, *, port: int, image: str | None = None
+        self, model: ModelSpec, preset: Preset, *, port: int, image: str | None = None, shards: int = 1
     ) -> LaunchSpec:
-        """Map the preset to this engine's flags; knobs it cannot honour become recorded substitutions."""
+        """Map the preset to this engine's flags (tensor-parallel over `shards` GPUs when above 1); knobs it
+        cannot honour become recorded substitutions."""
         effective, substitutions = self.honoured(model, preset)
+        args = self.launch_args(model, effective, port=port)
+        if shards > 1:
+            args += [self.shard_flag, str(shards)]
         return LaunchSpec(
             engine=self.kind,
             image=image or self.default_image,
-            args=tuple(self.launch_args(model, effective, port=port)),
+            args=tuple(args),
             port=port,
             entrypoint=self.entrypoint(),
             environment=self.environment(),
@@ -124,6 +130,10 @@ class EngineAdapter(ABC):
     @abstractmethod
     def launch_args(self, model: ModelSpec, preset: Preset, *, port: int) -> list[str]:
         """The launcher flags for a preset the engine honours in full."""
+
+    def max_shards(self, model: ModelSpec) -> int | None:
+        """The most GPUs the engine can shard `model` over (None: as many as its attention heads allow)."""
+        return None
 
     def entrypoint(self) -> tuple[str, ...] | None:
         """An entrypoint override, where the image's own does not launch the server."""

@@ -22,6 +22,7 @@ class SGLangAdapter(EngineAdapter):
     kind = "sglang"
     default_image = SGLANG_IMAGE
     cache_mount = "/root/.cache/huggingface"
+    shard_flag = "--tp-size"
     # Online fp8 needs FP8 tensor cores (8.9+): SGLang's Marlin fallback covers only some pre-quantized
     # checkpoint formats; its fp8 KV cache needs the flashinfer/triton attention backends (8.0+).
     fp8 = Fp8Support((8, 9), None, (8, 0), "SGLang quantization and quantized KV cache docs")

@@ -28,6 +28,7 @@ class TGIAdapter(EngineAdapter):
     kind = "tgi"
     default_image = TGI_IMAGE
     cache_mount = "/data"
+    shard_flag = "--num-shard"
     # The launcher documents fp8 "on H100 and above"; on compute capability 8.x its fp8 layer falls back to
     # Marlin W8A16 kernels; its fp8 KV cache needs the flashinfer/paged kernels, built for sm80 and up.
     fp8 = Fp8Support((9, 0), (8, 0), (8, 0), "TGI 3.3 launcher docs and fp8 layer")
@@ -67,6 +68,11 @@ class TGIAdapter(EngineAdapter):
         )
         changes = {"quantize": None, "kv_cache_dtype": None, "dtype": "bfloat16"}
         return preset.model_copy(update=changes), [note]
+
+    def max_shards(self, model: ModelSpec) -> int | None:
+        # A model without TGI kernels runs through the transformers fallback, which cannot be sharded
+        # (TGI docs, "Non-core Model Serving": no tensor-parallel sharding, no flash attention).
+        return 1 if model.family not in _NATIVE_FAMILIES else None
 
     def launch_args(self, model: ModelSpec, preset: Preset, *, port: int) -> list[str]:
         args = ["--model-id", model.hub_id, "--revision", model.revision, "--hostname", "127.0.0.1"]

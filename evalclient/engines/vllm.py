@@ -22,6 +22,7 @@ class VLLMAdapter(EngineAdapter):
     kind = "vllm"
     default_image = VLLM_IMAGE
     cache_mount = "/root/.cache/huggingface"
+    shard_flag = "--tensor-parallel-size"
     # vLLM docs: FP8 compute (W8A8) on compute capability 8.9+, weight-only W8A16 via FP8 Marlin from 7.5;
     # its fp8 KV cache runs on every GPU it supports (7.5+).
     fp8 = Fp8Support((8, 9), (7, 5), (7, 5), "vLLM FP8 W8A8 and quantized KV cache docs")

@@ -171,3 +171,37 @@ def test_judge_takes_one_judge_and_judged_datasets_only(tmp_path: Path) -> None:
     assert "--judge-endpoint and --judge-model exclude each other" in _one_error_line(both)
     gsm8k = _cli("judge", "--output", str(tmp_path), "--judge-endpoint", "http://x", "--datasets", "gsm8k")
     assert "not judged datasets: gsm8k" in _one_error_line(gsm8k)
+
+
+def test_plan_on_eight_80_gb_gpus_shows_the_schedule_and_the_wall_time() -> None:
+    result = _cli("plan", "--gpus", "virtual:8x80@9.0")
+    assert result.returncode == 0, result.stderr
+    assert "schedule on 8 virtual GPUs of 80 GB (estimated)" in result.stdout
+    assert (
+        "estimated wall time: ~61 min on 8 virtual GPUs of 80 GB (one deployment at a time: ~7.6 h)"
+        in result.stdout
+    )
+    assert "✗ qwen_14b_memory_optimized cannot run on GPU 0 (virtual)" in result.stdout
+
+
+def test_plan_sizes_on_the_gpus_nvml_reports() -> None:
+    import io
+
+    from rich.console import Console
+
+    from evalclient.config import load_config
+    from evalclient.monitor.nvml import GpuProbe
+    from evalclient.plan_view import render_plan
+    from evalclient.planning import build_plan
+    from evalclient.slots import real_pool
+
+    config = load_config(ROOT / "presets")
+    plan = build_plan(config, models=["qwen3_8b", "qwen3_14b"], presets=["balanced"], datasets=["gsm8k"],
+                      samples=150, engine="tgi", image=None)  # fmt: skip
+    probe = GpuProbe(2, ("NVIDIA L4",) * 2, None, (24.0, 24.0), ((8, 9), (8, 9)), "575.51.03", (12, 9))
+    text = io.StringIO()
+    render_plan(plan, Console(file=text, width=200, color_system=None), real_pool((0, 1), probe), probe)
+    shown = text.getvalue()
+    assert "2: fits (15/22 GB per GPU on 2 GPUs)" in shown  # the 14B model spans both L4s
+    assert "schedule on 2 GPUs of 24 GB (NVIDIA L4) (estimated)" in shown
+    assert "estimated wall time: ~9 min on 2 GPUs of 24 GB (NVIDIA L4)" in shown

@@ -36,6 +36,8 @@ def test_local_demo_writes_every_combination(tmp_path: Path) -> None:
         )
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "finished"
+    assert manifest["gpus"] == {"ids": [0, 1], "virtual": True}  # the demo's two stand-in GPU slots
+    assert sorted({tuple(d["gpus"]) for d in manifest["deployments"].values()}) == [(0,), (1,)]
     assert len(manifest["combinations"]) == 24
     # what evalclient/sim/data/demo_rules.yaml scripts for each model, the same under every preset
     expected = {

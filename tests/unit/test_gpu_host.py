@@ -229,12 +229,13 @@ def test_gated_models_need_a_token() -> None:
 
 async def test_runner_refuses_a_deployment_that_cannot_run_and_records_why(tmp_path: Path) -> None:
     from evalclient.runner import EvaluationRunner, RunOptions
+    from evalclient.slots import real_pool
 
     plan = build_plan(CONFIG, models=["qwen2.5_14b", "qwen2.5_8b"], presets=["balanced"], datasets=["gsm8k"],
                       samples=2, engine="tgi", image=None)  # fmt: skip
     options = RunOptions(output=tmp_path, endpoint="http://127.0.0.1:9", gpus=(0,), max_retries=0)
     runner = EvaluationRunner(CONFIG, plan, options)
-    runner.refuse_unfit(GpuProbe(1, ("NVIDIA L4",), None, (24.1,), ((8, 9),), "575.51.03", (12, 9)))
+    runner.size(real_pool((0,), GpuProbe(1, ("NVIDIA L4",), None, (24.1,), ((8, 9),), "575.51.03", (12, 9))))
     assert list(runner.unfit) == ["qwen2.5_14b_balanced"]
     summary = await runner.run()
     refused = summary.outcomes[0]
@@ -242,6 +243,6 @@ async def test_runner_refuses_a_deployment_that_cannot_run_and_records_why(tmp_p
     assert refused.error == (
         "qwen2.5_14b_balanced cannot run on GPU 0 (NVIDIA L4): needs ~31.0 GB (weights 29.4 GB + KV cache "
         "1.6 GB for 8,192 tokens); the engine gets 21.7 of 24.1 GB at gpu_memory_fraction 0.9, 15% of it "
-        "kept for activations; nothing was started"
+        "kept for activations (it needs 2 GPUs like it, 1 given); nothing was started"
     )
     assert summary.outcomes[1].model == "qwen2.5_8b"  # the next deployment was tried (and failed to connect)
