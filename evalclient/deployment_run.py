@@ -1,0 +1,367 @@
+"""One deployment on its GPU slot: start it, evaluate its datasets against it, report every outcome.
+
+The process that owns the results tree (the runner) gives each DeploymentRun a `Reporter`: every outcome,
+when the deployment started, was ready and ended, and when its weights are in the model cache go through it.
+The run itself writes only its own combinations' files (checkpoints, predictions, metrics) through the
+results organizer, so a cluster backend can run it on another node with a reporter and an organizer that
+forward to the owner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from evalclient.client import ServerClient
+from evalclient.combination import Combination, evaluate_combination
+from evalclient.config import Config
+from evalclient.deploy.deployment import Deployment, Provider
+from evalclient.engines.base import EngineAdapter
+from evalclient.engines.docker import DockerEngine
+from evalclient.engines.model import DeploymentModel
+from evalclient.errors import EngineError, EvalClientError
+from evalclient.monitor import LivePerformanceMonitor
+from evalclient.monitor.container import ContainerProbe, DockerContainerProbe
+from evalclient.planning import DeploymentPlan, Plan
+from evalclient.repeats import ask_again, repeat_concurrency
+from evalclient.results import CombinationRecord, ResultsOrganizer, combination_fingerprint
+from evalclient.run_types import Outcome, RunOptions
+from evalclient.slots import Slot
+from evalclient.sweep_view import DeploymentView
+from evalclient.tasks import DatasetManager
+from evalclient.tasks.base import LOGLIKELIHOOD_MODE, Sample, TaskSpec
+from evalclient.tasks.context import CodeSandbox
+from evalclient.tasks.probe import PROBE_PASSED, probe_loglikelihood
+
+log = logging.getLogger("evalclient.runner")
+
+
+class Reporter(Protocol):
+    """How a deployment tells the owner of the results tree what happened."""
+
+    def outcome(self, outcome: Outcome) -> None:
+        """A combination ended (complete, partial, failed, or skipped as complete before)."""
+
+    def event(self, key: str, event: str, slot: Slot | None = None) -> None:
+        """The deployment `started_at` (on `slot`), was `ready_at`, `ended_at`."""
+
+    def weights_loaded(self, deployment: DeploymentPlan, loaded: bool) -> None:
+        """The deployment is ready (its weights are in the cache: `loaded`) or ended without being ready."""
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every deployment of a run shares."""
+
+    config: Config
+    plan: Plan
+    options: RunOptions
+    run_id: str
+    results: ResultsOrganizer
+    datasets: DatasetManager
+    adapter: EngineAdapter
+    provider: Provider
+    sandbox: CodeSandbox | None
+
+
+class DeploymentRun:
+    """One deployment on its slot, from start to teardown; `run` raises nothing but a cancellation."""
+
+    def __init__(
+        self,
+        context: RunContext,
+        deployment: DeploymentPlan,
+        slot: Slot,
+        shards: int,
+        view: DeploymentView,
+        reporter: Reporter,
+    ) -> None:
+        self.context = context
+        self.deployment = deployment
+        self.slot = slot
+        self.shards = shards
+        self.view = view
+        self.reporter = reporter
+        self.plan = context.plan
+        self.options = context.options
+        self.run_id = context.run_id
+        self.results = context.results
+        self.datasets = context.datasets
+        self.adapter = context.adapter
+        self.provider = context.provider
+        self.sandbox = context.sandbox
+        self.outcomes: list[Outcome] = []
+
+    async def run(self) -> None:
+        plan, slot, view = self.deployment, self.slot, self.view
+        try:
+            samples = await self._load_samples(plan)
+            image = self.plan.image or self.adapter.default_image
+            image_id = await asyncio.to_thread(self.provider.image_id, image)
+            todo = self._incomplete(plan, samples, image_id, view)
+            if not todo:
+                return
+            tp = f", tensor-parallel over {self.shards} GPUs" if self.shards > 1 else ""
+            view.stage(f"starting {image}{tp}")
+            self.reporter.event(plan.key, "started_at", slot)
+            log_path = self.results.log_path("model_evaluation", f"{plan.key}_{self.run_id}_container")
+            try:
+                async with self.provider.deploy(
+                    plan,
+                    self._spec_for(plan),
+                    run_id=self.run_id,
+                    log_path=log_path,
+                    slot=slot,
+                    stage=view.stage,
+                ) as server:
+                    self.reporter.weights_loaded(plan, True)
+                    self.reporter.event(plan.key, "ready_at")
+                    view.stage(_ready_line(server))
+                    await self._serve(plan, server, todo, view)
+            finally:
+                self.reporter.event(plan.key, "ended_at")
+        except Exception as exc:
+            self._fail_remaining(plan, self._failure(plan.key, exc, view))
+        finally:
+            self.reporter.weights_loaded(plan, False)
+            view.finish(self._ended_line())
+
+    def _ended_line(self) -> str:
+        counts: dict[str, int] = {}
+        for outcome in self.outcomes:
+            counts[outcome.status] = counts.get(outcome.status, 0) + 1
+        return "ended: " + (", ".join(f"{n} {status}" for status, n in counts.items()) or "nothing run")
+
+    def _record(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
+        self.reporter.outcome(outcome)
+
+    def _fail_remaining(self, plan: DeploymentPlan, error: str) -> None:
+        done = {o.dataset for o in self.outcomes}
+        for job in plan.datasets:
+            if job.name not in done:
+                self._record(Outcome(plan.model.key, plan.preset.name, job.name, "failed", error))
+
+    def _spec_for(self, plan: DeploymentPlan) -> Any:
+        return spec_for(self.adapter, self.plan, plan, self.shards)
+
+    async def _serve(
+        self, plan: DeploymentPlan, server: Deployment, todo: dict[str, list[Sample]], view: DeploymentView
+    ) -> None:
+        """Evaluate the datasets until they are done or the server is lost (then EngineError with why)."""
+        work = asyncio.create_task(self._evaluate_on(plan, server, todo, view))
+        lost = asyncio.create_task(server.lost.wait())
+        try:
+            await asyncio.wait({work, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            if not work.done():
+                work.cancel()
+                with suppress(asyncio.CancelledError, Exception):
+                    await work
+        if not work.cancelled() and work.exception() is None:
+            return
+        if server.lost.is_set():
+            raise EngineError(f"the deployment was lost: {server.lost_reason}")
+        work.result()
+
+    def _failure(self, where: str, exc: Exception, view: DeploymentView) -> str:
+        """Log a failure (with its traceback when it is not one of ours) and return its message."""
+        if isinstance(exc, EvalClientError):
+            log.error("%s failed: %s", where, exc)
+            message = str(exc)
+        else:  # a bug or an unexpected library error: keep the traceback in the log, go on with the sweep
+            log.exception("%s failed unexpectedly", where)
+            message = f"unexpected {type(exc).__name__}: {exc} (traceback in logs/model_evaluation/)"
+        view.note(f"[red]✗ {where}: {message.splitlines()[0]}")
+        return message
+
+    async def _load_samples(self, plan: DeploymentPlan) -> dict[str, list[Sample] | EvalClientError]:
+        loaded: dict[str, list[Sample] | EvalClientError] = {}
+        for job in plan.datasets:
+            try:
+                loaded[job.name] = await asyncio.to_thread(
+                    self.datasets.get_evaluation_samples, job.spec, job.samples
+                )
+            except EvalClientError as exc:
+                loaded[job.name] = exc
+        return loaded
+
+    def _incomplete(
+        self,
+        plan: DeploymentPlan,
+        samples: dict[str, list[Sample] | EvalClientError],
+        image_id: str | None,
+        view: DeploymentView,
+    ) -> dict[str, list[Sample]]:
+        """Datasets still to run; load failures, unservable ones and those already complete are recorded."""
+        todo: dict[str, list[Sample]] = {}
+        for name, loaded in samples.items():
+            if isinstance(loaded, EvalClientError):
+                self._record(Outcome(plan.model.key, plan.preset.name, name, "failed", str(loaded)))
+                continue
+            task = plan.job(name).spec
+            missing = task.request_kinds - self.adapter.request_kinds
+            if missing:
+                kinds = ", ".join(sorted(str(k) for k in missing))
+                message = f"{self.plan.engine} cannot serve {name}'s {kinds} requests; nothing was sent"
+                self._record(Outcome(plan.model.key, plan.preset.name, name, "failed", message))
+                continue
+            fingerprint = self._fingerprint(plan, image_id, task, loaded)
+            stored = self.results.load_combination(plan.model.key, plan.preset.name, name)
+            if self.options.resume and _is_complete(stored, fingerprint):
+                path = self.results.detailed_metrics_path(plan.model.key, plan.preset.name, name)
+                self._record(Outcome(plan.model.key, plan.preset.name, name, "skipped", None, str(path)))
+                view.note(f"[dim]↷ {plan.key}/{name}: complete in {path.name}, skipped")
+                continue
+            todo[name] = loaded
+        return todo
+
+    def _fingerprint(
+        self, plan: DeploymentPlan, image_id: str | None, task: TaskSpec, samples: list[Sample]
+    ) -> str:
+        spec = self._spec_for(plan)(0)
+        return combination_fingerprint(
+            model_id=plan.model.hub_id,
+            model_revision=plan.model.revision,
+            launch_args=spec.args,
+            image=self.options.endpoint or spec.image,
+            image_id=image_id,
+            dataset_revision=self.datasets.dataset_fingerprint(task),
+            sample_ids=[s.id for s in samples],
+            task_parameters=task.request_parameters(),
+        )
+
+    async def _evaluate_on(
+        self, plan: DeploymentPlan, server: Deployment, todo: dict[str, list[Sample]], view: DeploymentView
+    ) -> None:
+        async with ServerClient(
+            server.base_url,
+            protocols=self.adapter.protocols(),
+            model=plan.model.hub_id,
+            concurrency=self.options.concurrency or self.adapter.server_concurrency(server.info, plan.preset),
+            request_timeout_s=self.options.request_timeout_s,
+            max_retries=self.options.max_retries,
+            retry_wait_s=self.options.retry_wait_s,
+            health_path=self.adapter.health_path,
+            on_dead=server.mark_lost,
+        ) as client:
+            slot = server.slot
+            monitor = LivePerformanceMonitor(
+                engine=self.plan.engine,
+                metrics_url=server.base_url + self.adapter.metrics_path,
+                session=client.session,
+                gpu_indices=list(slot.gpus) if slot is not None and not slot.virtual else [],
+                max_batch_total_tokens=self.adapter.kv_budget(
+                    server.logs, server.info, plan.preset.max_batch_total_tokens
+                ),
+                container=self._container_probe(server),
+                samples_path=self.results.performance_samples_path(plan.model.key, plan.preset.name),
+                run_id=self.run_id,
+            )
+            model = DeploymentModel(client, self.adapter, plan.model.thinking)
+            try:
+                await monitor.start()
+                view.set_live_status(monitor.live_line)
+                probe: str | None = None
+                for name, samples in todo.items():
+                    if plan.job(name).spec.mode == LOGLIKELIHOOD_MODE:
+                        probe = probe or await probe_loglikelihood(model)
+                        if probe != PROBE_PASSED:
+                            self._record(Outcome(plan.model.key, plan.preset.name, name, "failed", probe))
+                            view.note(f"[red]✗ {plan.key}/{name}: {probe}")
+                            continue
+                    await self._evaluate_dataset(plan, server, model, monitor, name, samples, view)
+            finally:
+                view.set_live_status(None)
+                await monitor.stop()
+                log.info("%s: performance monitor %s", plan.key, monitor.status())
+
+    def _container_probe(self, server: Deployment) -> ContainerProbe | None:
+        """The server's Docker container, for its stats and its processes' GPU memory; None elsewhere."""
+        engine = getattr(self.provider, "engine", None)
+        if server.container is None or not isinstance(engine, DockerEngine):
+            return None
+        return DockerContainerProbe(engine.client, server.container.id, server.container.name)
+
+    async def _evaluate_dataset(
+        self,
+        plan: DeploymentPlan,
+        server: Deployment,
+        model: DeploymentModel,
+        monitor: LivePerformanceMonitor,
+        name: str,
+        samples: list[Sample],
+        view: DeploymentView,
+    ) -> None:
+        task = plan.job(name).spec
+        combo = Combination(
+            run_id=self.run_id,
+            model=plan.model.key,
+            model_id=plan.model.hub_id,
+            preset=plan.preset.name,
+            engine=self.plan.engine,
+            task=task,
+            samples=samples,
+            fingerprint=self._fingerprint(plan, server.image_id, task, samples),
+        )
+        try:
+            record = await evaluate_combination(
+                combo,
+                model=model,
+                server=server,
+                monitor=monitor,
+                results=self.results,
+                progress=view,
+                resume=self.options.resume,
+                limit=model.client.limit,
+                sandbox=self.sandbox,
+            )
+        except Exception as exc:  # one dataset's failure never stops the next
+            if server.lost.is_set():
+                raise
+            message = self._failure(combo.key, exc, view)
+            self._record(Outcome(plan.model.key, plan.preset.name, name, "failed", message))
+            return
+        if record.status == "partial":
+            view.note(f"[yellow]{combo.key}: partial: {record.reason}")
+        path = self.results.detailed_metrics_path(plan.model.key, plan.preset.name, name)
+        self._record(Outcome(plan.model.key, plan.preset.name, name, record.status, record.reason, str(path)))
+        if self.options.repeat_subset and record.status != "failed":
+            await self._ask_again(combo, record, model, view)
+
+    async def _ask_again(
+        self, combo: Combination, record: CombinationRecord, model: DeploymentModel, view: DeploymentView
+    ) -> None:
+        """--repeat-subset: the noise floor; a failure here is a warning, never the combination's."""
+        concurrency = repeat_concurrency(model.client.limit.ceiling)
+        try:
+            asked, changed = await ask_again(
+                combo, record, model, self.results, self.options.repeat_subset, concurrency
+            )
+        except Exception as exc:
+            log.exception("%s: asking again failed", combo.key)
+            view.warn(f"[yellow]{combo.key}: the repeated samples failed ({exc}); no noise floor")
+            return
+        view.note(f"{combo.key}: {asked} samples asked again at concurrency {concurrency}, {changed} changed")
+
+
+def spec_for(adapter: EngineAdapter, plan: Plan, deployment: DeploymentPlan, shards: int) -> Any:
+    """The deployment's launch spec for the port it is given."""
+    return lambda port: adapter.launch_spec(
+        deployment.model, deployment.preset, port=port, image=plan.image, shards=shards
+    )
+
+
+def _ready_line(server: Deployment) -> str:
+    if server.ready_s is None:
+        return f"using the server at {server.base_url}"
+    return f"ready in {server.ready_s:.1f} s"
+
+
+def _is_complete(stored: CombinationRecord | None, fingerprint: str) -> bool:
+    """A stored record of the same fingerprint whose requests were all answered."""
+    return stored is not None and stored.fingerprint == fingerprint and stored.status == "complete"
