@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,ray]'
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install evalclient with its dev tools
@@ -52,12 +52,13 @@ suite-image: $(STAMP) docker-engine  ## build the suite's own image offline (ide
 doctor: $(STAMP)  ## what this GPU host lacks for eval-all, each with its fix
 	$(BIN)/evalclient doctor
 
-bench: $(STAMP) docker-engine  ## client speed and CPU; load vs the simulator's maximum; scoring; sandboxes; NVML sampler CPU
+bench: $(STAMP) docker-engine  ## client speed and CPU; load vs the simulator's maximum; scoring; sandboxes; NVML sampler CPU; Ray 1 vs 2 nodes
 	@test -d .bench/deps/text_generation || $(BIN)/python -m pip install -q --target .bench/deps --no-deps text-generation==0.7.0 \
 	  || echo "bench: text-generation could not be installed; its rows will say so"
 	$(BIN)/python tests/bench/bench_client.py
 	$(BIN)/python tests/bench/bench_scoring.py
 	$(BIN)/python tests/bench/bench_sandbox.py
+	$(BIN)/python tests/bench/bench_cluster.py
 	$(BIN)/python tests/bench/bench_monitor.py
 
 cleanup: $(STAMP)  ## remove containers and volumes labelled evalclient.managed

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from evalclient import __version__
 from evalclient.config import Config, SandboxSettings, load_config, resolve_names
@@ -27,6 +28,17 @@ if TYPE_CHECKING:
 GPUS_HELP = (
     "GPUs the sweep may use: 0,1 | auto (every visible GPU) | none | virtual:N[xGB][@CC] (stand-ins, e.g. "
     "virtual:8x80@9.0: deployments sized and scheduled on them, no device given to the containers)."
+)
+BACKEND = click.option(
+    "--backend",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Where deployments run: this host's GPUs, or the nodes of a Ray cluster (pip install "
+    "'evalclient[ray]'; --gpus is then auto or virtual[:xGB@CC], Ray assigns the GPUs).",
+)
+RAY_ADDRESS = click.option(
+    "--ray-address", help="Ray cluster to join with --backend ray, HOST:PORT (default: this host's cluster)."
 )
 DEMO_MODELS = ("qwen2.5_8b", "qwen3_8b")
 DEMO_DATASETS = ("gsm8k", "arc_challenge:generative", "hellaswag", "bfcl")
@@ -43,7 +55,7 @@ class _Group(click.Group):
         except EvalClientError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
+            err.print(f"[red]error:[/red] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             err.print(
@@ -227,6 +239,8 @@ def _selectors(function: Any) -> Any:
 @click.option("--no-resume", is_flag=True, help="Re-run combinations that are already complete.")
 @click.option("--repeat-subset", type=click.IntRange(min=0), default=0, metavar="N", help=REPEAT_HELP)
 @MODEL_CACHE
+@BACKEND
+@RAY_ADDRESS
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.pass_context
 def run(ctx: click.Context, /, **opts: Any) -> None:
@@ -245,6 +259,8 @@ def run(ctx: click.Context, /, **opts: Any) -> None:
 )
 @MODEL_CACHE
 @click.option("--gpus", help="GPU indices the sweep may use, e.g. 0,1,2,3 (default: every visible GPU).")
+@BACKEND
+@RAY_ADDRESS
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.pass_context
 def eval_all(
@@ -254,21 +270,15 @@ def eval_all(
     repeat_subset: int | None,
     model_cache: Path | None,
     gpus: str | None,
+    backend: str,
+    ray_address: str | None,
     quiet: bool,
 ) -> None:
-    """Run the whole default sweep of presets/sweep.yaml on this GPU host."""
-    from evalclient.preflight import require_gpu_host
+    """Run the whole default sweep of presets/sweep.yaml on this GPU host (or a Ray cluster's GPUs)."""
     from evalclient.tasks import get_task
 
     config = _config(ctx)
-    visible = require_gpu_host()
-    chosen = _parse_gpus(gpus) if gpus else visible
-    missing = [g for g in chosen if g not in visible]
-    if missing:
-        raise UsageError(
-            f"--gpus names GPU(s) {', '.join(map(str, missing))}, not on this host",
-            f"this host has GPUs {', '.join(map(str, visible))}",
-        )
+    chosen = _eval_all_gpus(gpus) if backend == "local" else gpus or "auto"
     ready = [d for d in config.sweep.datasets if get_task(d).implemented]
     skipped = [d for d in config.sweep.datasets if d not in ready]
     if skipped:
@@ -278,9 +288,11 @@ def eval_all(
         "output": output,
         "quiet": quiet,
         "datasets": ",".join(ready),
-        "gpus": ",".join(str(g) for g in chosen),
+        "gpus": chosen,
         "repeat_subset": config.sweep.repeat_subset if repeat_subset is None else repeat_subset,
         "model_cache": model_cache,
+        "backend": backend,
+        "ray_address": ray_address,
     }
     failed = _run_selected(ctx, opts, exit_on_failure=False)
     if any(d in ready for d in ("mt_bench", "alpaca_eval")):
@@ -291,7 +303,7 @@ def eval_all(
         judge_opts = {
             "output": output,
             "judge_model": judge.key,
-            "gpus": opts["gpus"],
+            "gpus": opts["gpus"] if backend == "local" else "auto",  # the judge runs on this host
             "quiet": quiet,
             "model_cache": model_cache,
         }
@@ -304,6 +316,38 @@ def eval_all(
         sys.exit(1)
 
 
+def _eval_all_gpus(gpus: str | None) -> str:
+    """eval-all on this host: it must have GPUs, and --gpus names some of them."""
+    from evalclient.preflight import require_gpu_host
+
+    visible = require_gpu_host()
+    chosen = _parse_gpus(gpus) if gpus else visible
+    missing = [g for g in chosen if g not in visible]
+    if missing:
+        raise UsageError(
+            f"--gpus names GPU(s) {', '.join(map(str, missing))}, not on this host",
+            f"this host has GPUs {', '.join(map(str, visible))}",
+        )
+    return ",".join(str(g) for g in chosen)
+
+
+def _ray_gpus(value: str) -> GpuPool | None:
+    """--gpus with --backend ray: None for the nodes' real GPUs, a pool for stand-ins (its reference GPU
+    gives their memory and compute capability)."""
+    from evalclient.slots import GpuPool, virtual_pool
+
+    if value == "auto":
+        return None
+    if value == "virtual":
+        return GpuPool(virtual=True)
+    if value.startswith("virtual:"):
+        return virtual_pool(value)
+    raise UsageError(
+        f"--gpus '{value}' with --backend ray: Ray assigns the GPUs of each node",
+        "pass --gpus auto (the nodes' GPUs) or virtual[:NxGB@CC] (stand-ins: no device in the containers)",
+    )
+
+
 def _run_selected(ctx: click.Context, opts: dict[str, Any], *, exit_on_failure: bool = True) -> int:
     """Run the selection; the number of combinations not complete (exit code 1 unless told not to)."""
     from evalclient.model_cache import resolve_model_cache
@@ -312,7 +356,14 @@ def _run_selected(ctx: click.Context, opts: dict[str, Any], *, exit_on_failure: 
     config = _config(ctx)
     plan = _plan_from(config, opts, require_implemented=True)
     mounts_cache = not opts.get("endpoint") and opts.get("mount_model_cache", True)
-    gpus, virtual = ((), None) if opts.get("endpoint") else _gpu_choice(opts.get("gpus") or "auto")
+    backend = opts.get("backend") or "local"
+    gpus: tuple[int, ...] = ()
+    if backend == "ray":
+        if opts.get("endpoint"):
+            raise UsageError("--endpoint and --backend ray exclude each other", "drop one of them")
+        virtual = _ray_gpus(opts.get("gpus") or "auto")
+    else:
+        gpus, virtual = ((), None) if opts.get("endpoint") else _gpu_choice(opts.get("gpus") or "auto")
     options = RunOptions(
         output=opts.get("output") or Path(config.sweep.output),
         endpoint=opts.get("endpoint"),
@@ -330,6 +381,8 @@ def _run_selected(ctx: click.Context, opts: dict[str, Any], *, exit_on_failure: 
         memory_limit=config.sweep.engine.memory_limit,
         repeat_subset=opts.get("repeat_subset") or 0,
         model_cache=resolve_model_cache(opts.get("model_cache")) if mounts_cache else None,
+        backend=backend,
+        ray_address=opts.get("ray_address"),
     )
     failed = _execute(config, plan, options, quiet=bool(opts.get("quiet")))
     if failed and exit_on_failure:
@@ -361,7 +414,13 @@ def _execute(config: Config, plan: Plan, options: RunOptions, *, quiet: bool) ->
     from evalclient.runner import EvaluationRunner
     from evalclient.sweep_view import SweepView
 
-    runner = EvaluationRunner(config, plan, options, SweepView(enabled=not quiet, console=err))
+    view = SweepView(enabled=not quiet, console=err)
+    if options.backend == "ray":
+        from evalclient.cluster.ray_runner import RayRunner
+
+        runner: EvaluationRunner = RayRunner(config, plan, options, view)
+    else:
+        runner = EvaluationRunner(config, plan, options, view)
     with RunLock(runner.results.base_dir, runner.run_id):
         runner.prepare()  # an unreachable Docker engine is a one-line error before any work
         err.print(
@@ -431,15 +490,25 @@ def _detach_from_terminal() -> None:
 @cli.command()
 @_selectors
 @click.option("--gpus", default="auto", show_default=True, help=GPUS_HELP)
+@BACKEND
+@RAY_ADDRESS
 @click.pass_context
-def plan(ctx: click.Context, /, gpus: str, **opts: Any) -> None:
+def plan(ctx: click.Context, /, gpus: str, backend: str, ray_address: str | None, **opts: Any) -> None:
     """Dry run: combinations, deployments, flags, the GPUs each needs, the schedule on the GPUs and the
-    estimated wall time; starts nothing."""
+    estimated wall time; starts nothing. With --backend ray: where each deployment could run on the
+    cluster's nodes."""
     from evalclient.monitor import probe_gpus
     from evalclient.plan_view import render_plan
     from evalclient.slots import real_pool
 
     selected = _plan_from(_config(ctx), opts, require_implemented=False)
+    if backend == "ray":
+        from evalclient.cluster.placement_view import render_cluster_plan
+        from evalclient.cluster.ray_cluster import cluster_nodes, connect
+
+        connect(ray_address)
+        render_cluster_plan(selected, out, cluster_nodes(_ray_gpus(gpus)))
+        return
     indices, pool = _gpu_choice(gpus)
     probe = None
     if pool is None:

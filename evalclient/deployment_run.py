@@ -30,8 +30,7 @@ from evalclient.repeats import ask_again, repeat_concurrency
 from evalclient.results import CombinationRecord, ResultsOrganizer, combination_fingerprint
 from evalclient.run_types import Outcome, RunOptions
 from evalclient.slots import Slot
-from evalclient.sweep_view import DeploymentView
-from evalclient.tasks import DatasetManager
+from evalclient.sweep_view import DeploymentDisplay
 from evalclient.tasks.base import LOGLIKELIHOOD_MODE, Sample, TaskSpec
 from evalclient.tasks.context import CodeSandbox
 from evalclient.tasks.probe import PROBE_PASSED, probe_loglikelihood
@@ -52,6 +51,14 @@ class Reporter(Protocol):
         """The deployment is ready (its weights are in the cache: `loaded`) or ended without being ready."""
 
 
+class SampleSource(Protocol):
+    """Where a deployment's samples come from: the dataset manager, or the driver's (on a cluster node)."""
+
+    def get_evaluation_samples(self, ref: TaskSpec, n: int | None) -> list[Sample]: ...
+
+    def dataset_fingerprint(self, ref: TaskSpec) -> str: ...
+
+
 @dataclass(frozen=True)
 class RunContext:
     """What every deployment of a run shares."""
@@ -61,7 +68,7 @@ class RunContext:
     options: RunOptions
     run_id: str
     results: ResultsOrganizer
-    datasets: DatasetManager
+    datasets: SampleSource
     adapter: EngineAdapter
     provider: Provider
     sandbox: CodeSandbox | None
@@ -76,7 +83,7 @@ class DeploymentRun:
         deployment: DeploymentPlan,
         slot: Slot,
         shards: int,
-        view: DeploymentView,
+        view: DeploymentDisplay,
         reporter: Reporter,
     ) -> None:
         self.context = context
@@ -149,7 +156,7 @@ class DeploymentRun:
         return spec_for(self.adapter, self.plan, plan, self.shards)
 
     async def _serve(
-        self, plan: DeploymentPlan, server: Deployment, todo: dict[str, list[Sample]], view: DeploymentView
+        self, plan: DeploymentPlan, server: Deployment, todo: dict[str, list[Sample]], view: DeploymentDisplay
     ) -> None:
         """Evaluate the datasets until they are done or the server is lost (then EngineError with why)."""
         work = asyncio.create_task(self._evaluate_on(plan, server, todo, view))
@@ -168,7 +175,7 @@ class DeploymentRun:
             raise EngineError(f"the deployment was lost: {server.lost_reason}")
         work.result()
 
-    def _failure(self, where: str, exc: Exception, view: DeploymentView) -> str:
+    def _failure(self, where: str, exc: Exception, view: DeploymentDisplay) -> str:
         """Log a failure (with its traceback when it is not one of ours) and return its message."""
         if isinstance(exc, EvalClientError):
             log.error("%s failed: %s", where, exc)
@@ -195,7 +202,7 @@ class DeploymentRun:
         plan: DeploymentPlan,
         samples: dict[str, list[Sample] | EvalClientError],
         image_id: str | None,
-        view: DeploymentView,
+        view: DeploymentDisplay,
     ) -> dict[str, list[Sample]]:
         """Datasets still to run; load failures, unservable ones and those already complete are recorded."""
         todo: dict[str, list[Sample]] = {}
@@ -236,7 +243,7 @@ class DeploymentRun:
         )
 
     async def _evaluate_on(
-        self, plan: DeploymentPlan, server: Deployment, todo: dict[str, list[Sample]], view: DeploymentView
+        self, plan: DeploymentPlan, server: Deployment, todo: dict[str, list[Sample]], view: DeploymentDisplay
     ) -> None:
         async with ServerClient(
             server.base_url,
@@ -295,7 +302,7 @@ class DeploymentRun:
         monitor: LivePerformanceMonitor,
         name: str,
         samples: list[Sample],
-        view: DeploymentView,
+        view: DeploymentDisplay,
     ) -> None:
         task = plan.job(name).spec
         combo = Combination(
@@ -334,7 +341,7 @@ class DeploymentRun:
             await self._ask_again(combo, record, model, view)
 
     async def _ask_again(
-        self, combo: Combination, record: CombinationRecord, model: DeploymentModel, view: DeploymentView
+        self, combo: Combination, record: CombinationRecord, model: DeploymentModel, view: DeploymentDisplay
     ) -> None:
         """--repeat-subset: the noise floor; a failure here is a warning, never the combination's."""
         concurrency = repeat_concurrency(model.client.limit.ceiling)

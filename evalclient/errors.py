@@ -43,6 +43,10 @@ class GPUUnavailableError(EnvironmentProblem):
     """No usable NVIDIA GPU or container runtime where one is required."""
 
 
+class ClusterError(EnvironmentProblem):
+    """The Ray cluster cannot be reached or cannot run the sweep (no GPUs, a node without Docker)."""
+
+
 class EngineError(EvalClientError):
     """An inference container failed to start, exited or never became ready."""
 

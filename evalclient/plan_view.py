@@ -19,8 +19,11 @@ from evalclient.schedule import (
 from evalclient.slots import GpuPool, Sizing, sweep_jobs
 
 
-def render_plan(plan: Plan, console: Console, pool: GpuPool, probe: GpuProbe | None = None) -> None:
-    """Deployments with their flags and GPUs, the schedule on the pool, the totals and the wall time."""
+def render_plan(
+    plan: Plan, console: Console, pool: GpuPool, probe: GpuProbe | None = None, *, schedule: bool = True
+) -> None:
+    """Deployments with their flags and GPUs, the schedule on the pool, the totals and the wall time (the
+    last two only with `schedule`: a cluster's are its own)."""
     adapter = get_adapter(plan.engine)
     sizings, jobs = sweep_jobs(adapter, plan.deployments, pool)
     table = Table(title=f"plan: engine {plan.engine}, image {plan.image or adapter.default_image}")
@@ -58,6 +61,8 @@ def render_plan(plan: Plan, console: Console, pool: GpuPool, probe: GpuProbe | N
     unserved = _unserved(plan)
     if unserved:
         console.print(f"[red]{plan.engine} cannot serve:[/red] {unserved}", soft_wrap=True)
+    if not schedule:
+        return
     placements = simulate(jobs, max(len(pool.gpus), 1))
     if pool.gpus:
         _render_schedule(placements, pool, console)

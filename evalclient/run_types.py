@@ -33,6 +33,10 @@ class RunOptions:
     """The host's Hugging Face cache, mounted into every engine container; None mounts nothing (simulator)."""
     virtual_gpus: GpuPool | None = None
     """Stand-in GPUs (`--gpus virtual:…`): real slots and schedule, no device in the containers."""
+    backend: str = "local"
+    """Where deployments run: `local` (this host's GPUs) or `ray` (the nodes of a Ray cluster)."""
+    ray_address: str | None = None
+    """The Ray cluster to join (--ray-address); None: the cluster this host belongs to."""
 
 
 @dataclass

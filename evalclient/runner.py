@@ -267,6 +267,7 @@ class EvaluationRunner:
             "started_at": _now(),
             "finished_at": None,
             "status": "running",
+            "backend": self.options.backend,
             "engine": self.plan.engine,
             "image": self.plan.image or self.adapter.default_image,
             "endpoint": self.options.endpoint,

@@ -45,6 +45,18 @@ class TaskProgress(Protocol):
     def task(self, description: str, total: int) -> AbstractContextManager[Callable[[], None]]: ...
 
 
+class DeploymentDisplay(TaskProgress, Protocol):
+    """What a deployment shows: its stage, notes, its datasets' requests, its monitor line, how it ended."""
+
+    def stage(self, text: str) -> None: ...
+
+    def warn(self, message: str) -> None: ...
+
+    def set_live_status(self, status: LiveStatus | None) -> None: ...
+
+    def finish(self, text: str) -> None: ...
+
+
 def read_status(status: LiveStatus | None) -> str | None:
     """The status line, or None; a failing source never takes the display down."""
     if status is None:

@@ -1,0 +1,69 @@
+"""--backend ray at the CLI: one-line errors for a missing Ray, a cluster that is not there, bad --gpus."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SELECT = ("--models", "qwen3_8b", "--presets", "balanced", "--datasets", "gsm8k")
+
+
+def _cli(*args: str, pythonpath: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+    return subprocess.run(
+        [sys.executable, "-m", "evalclient", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
+
+
+def _error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_without_ray_the_backend_says_how_to_install_it(tmp_path: Path) -> None:
+    shadow = tmp_path / "shadow"
+    (shadow / "ray").mkdir(parents=True)
+    (shadow / "ray" / "__init__.py").write_text("raise ImportError('No module named ray')\n")
+    for command in (["plan"], ["run", "--output", str(tmp_path / "out")]):
+        line = _error(_cli(*command, *SELECT, "--backend", "ray", pythonpath=shadow))
+        assert line == (
+            "error: --backend ray needs Ray, which is not installed; "
+            "install it with: pip install 'evalclient[ray]'"
+        )
+
+
+def test_a_cluster_that_is_not_there_is_reported_in_seconds(tmp_path: Path) -> None:
+    line = _error(
+        _cli("run", *SELECT, "--backend", "ray", "--ray-address", "127.0.0.1:9", "--output", str(tmp_path))
+    )
+    assert line.startswith(
+        "error: cannot join the Ray cluster at 127.0.0.1:9: Connection refused; start one with"
+    )
+
+
+def test_gpu_indices_and_an_endpoint_do_not_go_with_the_ray_backend(tmp_path: Path) -> None:
+    line = _error(_cli("run", *SELECT, "--backend", "ray", "--gpus", "0,1", "--output", str(tmp_path)))
+    assert line == (
+        "error: --gpus '0,1' with --backend ray: Ray assigns the GPUs of each node; "
+        "pass --gpus auto (the nodes' GPUs) or virtual[:NxGB@CC] (stand-ins: no device in the containers)"
+    )
+    line = _error(
+        _cli(
+            "run", *SELECT, "--backend", "ray", "--endpoint", "http://127.0.0.1:9", "--output", str(tmp_path)
+        )
+    )
+    assert line == "error: --endpoint and --backend ray exclude each other; drop one of them"
+    line = _error(_cli("plan", *SELECT, "--backend", "ray", "--ray-address", "nowhere"))
+    assert line == "error: --ray-address 'nowhere' is not HOST:PORT; e.g. --ray-address 10.0.0.1:6379"
