@@ -166,24 +166,19 @@ def test_a_node_killed_mid_sweep_fails_only_its_deployment_and_a_rerun_completes
 ) -> None:
     image = variant("--startup-delay", "2", "--decode-step-ms", "60")
     out = tmp_path / "out"
-    sweep = subprocess.Popen(
-        _ray(out, image, two_nodes.address),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        _wait_for(lambda: bool(_running_on(out, two_nodes.worker_id)), 120, "a deployment on the worker node")
-        [lost] = _running_on(out, two_nodes.worker_id)
+    lost: list[str] = []
+
+    def kill_the_worker() -> None:
+        lost.extend(_running_on(out, two_nodes.worker_id))
         two_nodes.cluster.remove_node(two_nodes.worker, allow_graceful=False)
-        _, stderr = sweep.communicate(timeout=300)
-    finally:
-        sweep.kill()
-    assert sweep.returncode == 1, stderr
+
+    on_worker = lambda: bool(_running_on(out, two_nodes.worker_id))  # noqa: E731
+    returncode, stderr = _sweep_until(_ray(out, image, two_nodes.address), on_worker, kill_the_worker, 300)
+    assert returncode == 1, stderr
+    assert len(lost) == 1
     combinations = _manifest(out)["combinations"]
     failed = {key: c for key, c in combinations.items() if c["status"] != "complete"}
-    model, preset = _split(lost)
+    model, preset = _split(lost[0])
     assert set(failed) <= {f"{model}/{preset}/gsm8k", f"{model}/{preset}/arc_challenge"}
     assert failed, "the lost deployment had combinations left"
     assert all("the cluster lost this deployment on node" in c["error"] for c in failed.values())
@@ -195,6 +190,26 @@ def test_a_node_killed_mid_sweep_fails_only_its_deployment_and_a_rerun_completes
     after = _manifest(out)["combinations"]
     assert {key for key, c in after.items() if c["status"] == "complete"} == set(failed)
     assert {c["status"] for key, c in after.items() if key not in failed} == {"skipped"}
+
+
+def _sweep_until(
+    args: list[str],
+    ready: Callable[[], bool],
+    then: Callable[[], None],
+    timeout: float,
+    started: list[subprocess.Popen[str]] | None = None,
+) -> tuple[int, str]:
+    """Start the sweep, wait until `ready()`, do `then()`, and wait for the sweep's exit code and stderr."""
+    sweep = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if started is not None:
+        started.append(sweep)
+    try:
+        _wait_for(ready, 120, "the moment to act")
+        then()
+        _, stderr = sweep.communicate(timeout=timeout)
+    finally:
+        sweep.kill()
+    return sweep.returncode, stderr
 
 
 def _split(deployment: str) -> tuple[str, str]:
@@ -209,20 +224,11 @@ def test_ctrl_c_on_the_driver_stops_both_remote_deployments_and_removes_their_co
 ) -> None:
     image = variant("--startup-delay", "1", "--decode-step-ms", "80")
     out = tmp_path / "out"
-    sweep = subprocess.Popen(
-        _ray(out, image, two_nodes.address),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        _wait_for(lambda: len(_running_on(out)) == 2, 120, "two deployments running")
-        sweep.send_signal(signal.SIGINT)
-        _, stderr = sweep.communicate(timeout=150)
-    finally:
-        sweep.kill()
-    assert sweep.returncode == 130, stderr
+    sweep: list[subprocess.Popen[str]] = []
+    both = lambda: len(_running_on(out)) == 2  # noqa: E731
+    interrupt = lambda: sweep[0].send_signal(signal.SIGINT)  # noqa: E731
+    returncode, stderr = _sweep_until(_ray(out, image, two_nodes.address), both, interrupt, 150, sweep)
+    assert returncode == 130, stderr
     manifest = _manifest(out)
     assert manifest["status"] == "interrupted"
     assert all(d.get("ended_at") for d in manifest["deployments"].values())

@@ -67,3 +67,9 @@ def test_gpu_indices_and_an_endpoint_do_not_go_with_the_ray_backend(tmp_path: Pa
     assert line == "error: --endpoint and --backend ray exclude each other; drop one of them"
     line = _error(_cli("plan", *SELECT, "--backend", "ray", "--ray-address", "nowhere"))
     assert line == "error: --ray-address 'nowhere' is not HOST:PORT; e.g. --ray-address 10.0.0.1:6379"
+
+
+def test_eval_all_on_a_cluster_needs_no_gpu_on_the_driver(tmp_path: Path) -> None:
+    """The driver of a cluster sweep may have no GPU: eval-all goes on to join the cluster (absent here)."""
+    result = _cli("eval-all", "--backend", "ray", "--ray-address", "127.0.0.1:9", "--output", str(tmp_path))
+    assert _error(result).startswith("error: cannot join the Ray cluster at 127.0.0.1:9: Connection refused")
