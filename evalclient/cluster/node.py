@@ -72,7 +72,6 @@ class Batch:
     messages: list[Message]
     where: str
     """The node's address and the deployment's GPUs there, e.g. `10.0.0.7 GPU 2,3`."""
-    final: bool = False
 
 
 class NodeDeployment:
@@ -134,7 +133,7 @@ class NodeDeployment:
                     yield Batch(await asyncio.to_thread(mirror.changes), outbox.drain(), where)
                 with suppress(asyncio.CancelledError):
                     await self._work
-            yield Batch(await asyncio.to_thread(mirror.changes), outbox.drain(), where, final=True)
+            yield Batch(await asyncio.to_thread(mirror.changes), outbox.drain(), where)
         finally:
             if self._work is not None and not self._work.done():
                 self._work.cancel()

@@ -172,8 +172,13 @@ def test_a_node_killed_mid_sweep_fails_only_its_deployment_and_a_rerun_completes
         lost.extend(_running_on(out, two_nodes.worker_id))
         two_nodes.cluster.remove_node(two_nodes.worker, allow_graceful=False)
 
-    on_worker = lambda: bool(_running_on(out, two_nodes.worker_id))  # noqa: E731
-    returncode, stderr = _sweep_until(_ray(out, image, two_nodes.address), on_worker, kill_the_worker, 300)
+    def answering_on_worker() -> bool:  # a deployment on the worker with answers in the driver's checkpoints
+        running = _running_on(out, two_nodes.worker_id)
+        return bool(running) and any(_checkpointed(out).get(running[0], {}).values())
+
+    returncode, stderr = _sweep_until(
+        _ray(out, image, two_nodes.address), answering_on_worker, kill_the_worker, 300
+    )
     assert returncode == 1, stderr
     assert len(lost) == 1
     combinations = _manifest(out)["combinations"]
@@ -183,6 +188,8 @@ def test_a_node_killed_mid_sweep_fails_only_its_deployment_and_a_rerun_completes
     assert failed, "the lost deployment had combinations left"
     assert all("the cluster lost this deployment on node" in c["error"] for c in failed.values())
     assert len(combinations) == 12
+    kept = _checkpointed(out)[lost[0]]  # the answers streamed to the driver before the node died
+    assert sum(kept.values()) >= 1
     rerun = subprocess.run(
         _ray(out, image, two_nodes.address), capture_output=True, text=True, cwd=ROOT, timeout=300
     )
@@ -190,6 +197,21 @@ def test_a_node_killed_mid_sweep_fails_only_its_deployment_and_a_rerun_completes
     after = _manifest(out)["combinations"]
     assert {key for key, c in after.items() if c["status"] == "complete"} == set(failed)
     assert {c["status"] for key, c in after.items() if key not in failed} == {"skipped"}
+    for dataset, answered in kept.items():  # resumed from the driver's checkpoints: those are not asked again
+        record = json.loads((out / "metrics" / "detailed" / f"{lost[0]}_{dataset}.json").read_text())
+        assert record["reused_samples"] == answered
+
+
+def _checkpointed(out: Path) -> dict[str, dict[str, int]]:
+    """Answers in the driver's checkpoints: deployment → dataset → rows (the header line excluded)."""
+    found: dict[str, dict[str, int]] = {}
+    for path in (out / "cache" / "checkpoints").glob("*.jsonl"):
+        deployment, dataset = path.stem.rsplit("_", 1)
+        if dataset == "challenge":
+            deployment, dataset = deployment.removesuffix("_arc"), "arc_challenge"
+        lines = path.read_text().splitlines()
+        found.setdefault(deployment, {})[dataset] = max(len(lines) - 1, 0)
+    return found
 
 
 def _sweep_until(
