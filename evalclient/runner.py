@@ -114,8 +114,7 @@ class EvaluationRunner:
         containers of runs that died, find the GPUs (with real ones: stop when the image needs a newer CUDA
         than the driver), and size every deployment on them."""
         self.provider.prepare()
-        for name in getattr(self.provider, "reaped", ()):
-            self.view.warn(f"[yellow]removed {name}: left by an evalclient run that died")
+        warn_reaped(self.provider, self.view.warn)
         self.size(self._gpu_pool())
 
     def _gpu_pool(self) -> GpuPool:
@@ -170,9 +169,7 @@ class EvaluationRunner:
         """Start deployments as their GPUs free up, until every one has ended."""
         if not self.sizing:
             self.size(self.pool)
-        by_key = {d.key: d for d in self.plan.deployments}
-        for key, reason in self.unfit.items():
-            self._fail_remaining(by_key[key], reason)
+        by_key = self._fail_unfit()
         _, jobs = sweep_jobs(
             self.adapter, [d for d in self.plan.deployments if d.key not in self.unfit], self.pool
         )
@@ -210,6 +207,13 @@ class EvaluationRunner:
                 kind, key = await events.get()
                 if kind == "done":
                     scheduler.finish(key)
+
+    def _fail_unfit(self) -> dict[str, DeploymentPlan]:
+        """Record the deployments that cannot run on the GPUs as failed; every deployment by key."""
+        by_key = {d.key: d for d in self.plan.deployments}
+        for key, reason in self.unfit.items():
+            self._fail_remaining(by_key[key], reason)
+        return by_key
 
     def _slot(self, positions: tuple[int, ...]) -> Slot:
         if not self.pool.gpus:
@@ -298,6 +302,12 @@ class EvaluationRunner:
         }
         self.results.save_manifest(self._manifest)
         self.view.combination_finished(key, outcome.status)
+
+
+def warn_reaped(provider: Provider, warn: Callable[[str], None]) -> None:
+    """Say which containers of dead runs the provider's `prepare` removed."""
+    for name in getattr(provider, "reaped", ()):
+        warn(f"[yellow]removed {name}: left by an evalclient run that died")
 
 
 def _tell_done(events: asyncio.Queue[tuple[str, str]], key: str) -> Callable[[asyncio.Task[None]], None]:

@@ -47,9 +47,8 @@ class Outbox:
 class ForwardingView:
     """A DeploymentView whose calls go to the driver; the monitor line is read at each send (`status`)."""
 
-    def __init__(self, outbox: Outbox, slot: str) -> None:
+    def __init__(self, outbox: Outbox) -> None:
         self.outbox = outbox
-        self.slot = slot
         self._status: LiveStatus | None = None
         self._sent_status: str | None = None
 
@@ -114,6 +113,7 @@ class ViewReplay:
     def __init__(self, view: DeploymentView) -> None:
         self.view = view
         self.status: str | None = None
+        self.finished = False
         self._task: AbstractContextManager[Callable[[], None]] | None = None
         self._advance: Callable[[], None] = lambda: None
         view.set_live_status(lambda: self.status)
@@ -124,8 +124,7 @@ class ViewReplay:
         if kind in ("stage", "note", "warn"):
             getattr(self.view, kind)(*args)
         elif kind == "finish":
-            self.close()
-            self.view.finish(args[0])
+            self.end(args[0])
         elif kind == "status":
             self.status = args[0]
         elif kind == "task":
@@ -140,6 +139,13 @@ class ViewReplay:
         else:
             return False
         return True
+
+    def end(self, text: str) -> None:
+        """The deployment ended: close its dataset, and its line with `text` unless it was ended already."""
+        self.close()
+        if not self.finished:
+            self.finished = True
+            self.view.finish(text)
 
     def close(self) -> None:
         """End the dataset shown, if one is (the node ended it, or the node is gone)."""

@@ -38,6 +38,7 @@ from evalclient.model_cache import model_dir
 from evalclient.planning import DeploymentPlan, Plan
 from evalclient.results import ResultsOrganizer
 from evalclient.run_types import RunOptions
+from evalclient.runner import make_provider, warn_reaped
 from evalclient.sandbox import choose_sandbox
 from evalclient.slots import Slot
 
@@ -109,7 +110,7 @@ class NodeDeployment:
         outbox.on_put = lambda: _set_soon(loop, wake)
         gpus = tuple(int(g) for g in ray.get_gpu_ids())
         slot = Slot(gpus, job.virtual_gpus)
-        view = ForwardingView(outbox, slot.label)
+        view = ForwardingView(outbox)
         cache = node_model_cache(job.options.model_cache)
         download = _DownloadLock(job, cache)
         address, node_id = self.node()
@@ -151,8 +152,6 @@ class NodeDeployment:
         reporter: ForwardingReporter,
         download: _DownloadLock,
     ) -> None:
-        from evalclient.runner import make_provider
-
         adapter = get_adapter(job.plan.engine)
         results = ResultsOrganizer(options.output)
         provider = make_provider(options, results, adapter.health_path)
@@ -161,8 +160,7 @@ class NodeDeployment:
         except Exception as exc:
             view.finish(f"ended: this node cannot start containers: {exc}")
             raise
-        for name in getattr(provider, "reaped", ()):
-            view.warn(f"[yellow]removed {name}: left by an evalclient run that died")
+        warn_reaped(provider, view.warn)
         await download.acquire(view)
         context = RunContext(
             job.config,

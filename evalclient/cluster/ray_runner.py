@@ -47,7 +47,6 @@ class RayRunner(EvaluationRunner):
             )
         super().__init__(config, plan, options, view, provider=_NoLocalProvider())
         self.nodes: list[ClusterNode] = []
-        self._placed: dict[str, str] = {}
 
     def prepare(self) -> None:
         """Join the cluster, find its nodes and GPUs, size every deployment on them."""
@@ -67,9 +66,7 @@ class RayRunner(EvaluationRunner):
         ]
 
     async def _run_all(self) -> None:
-        by_key = {d.key: d for d in self.plan.deployments}
-        for key, reason in self.unfit.items():
-            self._fail_remaining(by_key[key], reason)
+        self._fail_unfit()
         runnable = [d for d in self.plan.deployments if d.key not in self.unfit]
         runnable.sort(key=lambda d: -self._shards(d.key))  # biggest first; Ray places in submission order
         actor_class = remote_class()
@@ -153,7 +150,6 @@ class _Remote:
         self.deployment = deployment
         self.replay: ViewReplay | None = None
         self.node: str | None = None
-        self.finished = False
 
     async def follow(self, stream: Any) -> None:
         async for ref in stream:
@@ -170,9 +166,6 @@ class _Remote:
                 self.runner.outcome(message[1])
             elif kind == "event":
                 self.runner.node_event(*message[1:])
-            elif kind == "finish":
-                self.finished = True
-                self.replay.apply(message)
             else:
                 self.replay.apply(message)
 
@@ -195,14 +188,11 @@ class _Remote:
         reason = f"{what} {where} ({type(exc).__name__}: {first})"
         log.error("%s: %s", self.deployment.key, reason)
         self.runner._fail_remaining(self.deployment, reason)
-        view = self.runner.view
-        view.warn(f"[red]✗ {self.deployment.key}: {reason}")
+        self.runner.view.warn(f"[red]✗ {self.deployment.key}: {reason}")
 
     def close(self) -> None:
         if self.replay is not None:
-            self.replay.close()
-            if not self.finished:
-                self.replay.view.finish("ended: the node is gone")
+            self.replay.end("ended: the node is gone")
 
 
 class _NoLocalProvider:

@@ -9,6 +9,10 @@ moved to the result. `python3 -m evalclient.sim.image [--rebuild]` builds and pr
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +33,7 @@ from evalclient.images import (
 
 __all__ = ["BASE_IMAGE", "ensure_base_image", "ensure_sim_image", "source_hash"]
 SIM_REPOSITORY = "evalclient-sim"
+VARIANT_REPOSITORY = "evalclient-sim-variant"
 RECIPE_DIR = REPO_ROOT / "compose" / "sim"
 
 
@@ -44,6 +49,16 @@ def ensure_sim_image(client: Any | None = None, *, rebuild: bool = False) -> str
         )
         build(client, tag, _context_files(), hint=hint)
     tag_latest(client, tag)
+    return tag
+
+
+def sim_variant(client: Any, base: str, flags: Sequence[str]) -> str:
+    """The simulator image `base` with `flags` on its command line (latency, faults: for tests and benches);
+    tagged by a hash of both, built on Docker's layer cache."""
+    entry = json.dumps(["python3", "-m", "evalclient.sim", *flags])
+    tag = f"{VARIANT_REPOSITORY}:{hashlib.sha256((base + entry).encode()).hexdigest()[:12]}"
+    dockerfile = f"FROM {base}\nENTRYPOINT {entry}\n"
+    client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True)
     return tag
 
 

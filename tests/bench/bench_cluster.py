@@ -22,17 +22,11 @@ SIM_FLAGS = ("--startup-delay", "2", "--decode-step-ms", "15")
 
 
 def _image() -> str:
-    import io
-
     from evalclient.engines.docker import connect
-    from evalclient.sim.image import ensure_sim_image
+    from evalclient.sim.image import ensure_sim_image, sim_variant
 
     client = connect()
-    base = ensure_sim_image(client)
-    entry = json.dumps(["python3", "-m", "evalclient.sim", *SIM_FLAGS])
-    tag = "evalclient-sim-bench-cluster:latest"
-    client.images.build(fileobj=io.BytesIO(f"FROM {base}\nENTRYPOINT {entry}\n".encode()), tag=tag, rm=True)
-    return tag
+    return sim_variant(client, ensure_sim_image(client), SIM_FLAGS)
 
 
 def _sweep(nodes: int, image: str) -> float:

@@ -6,8 +6,6 @@ Where no engine can be reached the tier is skipped with the reason, except in CI
 
 from __future__ import annotations
 
-import io
-import json
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,6 +13,7 @@ from typing import Any
 import pytest
 
 from evalclient.engines.docker import MANAGED_LABEL
+from evalclient.sim.image import sim_variant
 
 Variant = Callable[..., str]
 
@@ -46,11 +45,7 @@ def variant(docker_client: Any, sim_image: str) -> Variant:
 
     def build(*flags: str) -> str:
         if flags not in built:
-            entry = json.dumps(["python3", "-m", "evalclient.sim", "--log-requests", *flags])
-            tag = f"evalclient-sim-variant:{abs(hash(flags)) % 10**10}"
-            dockerfile = f"FROM {sim_image}\nENTRYPOINT {entry}\n"
-            docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True)
-            built[flags] = tag
+            built[flags] = sim_variant(docker_client, sim_image, ("--log-requests", *flags))
         return built[flags]
 
     return build

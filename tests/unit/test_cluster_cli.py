@@ -2,34 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from test_cli import _cli
+from test_cli import _one_error_line as _error
+
 SELECT = ("--models", "qwen3_8b", "--presets", "balanced", "--datasets", "gsm8k")
-
-
-def _cli(*args: str, pythonpath: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200"}
-    if pythonpath is not None:
-        env["PYTHONPATH"] = str(pythonpath)
-    return subprocess.run(
-        [sys.executable, "-m", "evalclient", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=120,
-    )
-
-
-def _error(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    return lines[0]
 
 
 def test_without_ray_the_backend_says_how_to_install_it(tmp_path: Path) -> None:
@@ -37,7 +15,7 @@ def test_without_ray_the_backend_says_how_to_install_it(tmp_path: Path) -> None:
     (shadow / "ray").mkdir(parents=True)
     (shadow / "ray" / "__init__.py").write_text("raise ImportError('No module named ray')\n")
     for command in (["plan"], ["run", "--output", str(tmp_path / "out")]):
-        line = _error(_cli(*command, *SELECT, "--backend", "ray", pythonpath=shadow))
+        line = _error(_cli(*command, *SELECT, "--backend", "ray", env={"PYTHONPATH": str(shadow)}))
         assert line == (
             "error: --backend ray needs Ray, which is not installed; "
             "install it with: pip install 'evalclient[ray]'"

@@ -42,7 +42,7 @@ class Recorder:
 
 def test_answered_requests_merge_and_the_replay_shows_them_in_order() -> None:
     outbox = Outbox()
-    view = ForwardingView(outbox, "vGPU 0")
+    view = ForwardingView(outbox)
     line = ["GPU0 50%"]
     view.stage("starting")
     view.set_live_status(lambda: line[0])

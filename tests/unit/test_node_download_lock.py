@@ -27,8 +27,8 @@ def _job(cache: Path) -> Any:
 async def test_the_second_deployment_of_a_model_waits_until_the_first_has_it(tmp_path: Path) -> None:
     first, second = _DownloadLock(_job(tmp_path), tmp_path), _DownloadLock(_job(tmp_path), tmp_path)
     outbox = Outbox()
-    await first.acquire(ForwardingView(outbox, "GPU 0"))
-    waiting = asyncio.create_task(second.acquire(ForwardingView(outbox, "GPU 1")))
+    await first.acquire(ForwardingView(outbox))
+    waiting = asyncio.create_task(second.acquire(ForwardingView(outbox)))
     await asyncio.sleep(0.3)
     assert not waiting.done()
     assert outbox.drain() == [("stage", "waiting: another deployment on this node is downloading the model")]
@@ -41,8 +41,8 @@ async def test_a_model_already_in_the_cache_takes_no_lock(tmp_path: Path) -> Non
     job = _job(tmp_path)
     (model_dir(tmp_path, job.deployment.model.hub_id) / "snapshots").mkdir(parents=True)
     first, second = _DownloadLock(job, tmp_path), _DownloadLock(job, tmp_path)
-    await first.acquire(ForwardingView(Outbox(), "GPU 0"))
-    await asyncio.wait_for(second.acquire(ForwardingView(Outbox(), "GPU 1")), 1)
+    await first.acquire(ForwardingView(Outbox()))
+    await asyncio.wait_for(second.acquire(ForwardingView(Outbox())), 1)
     assert not (tmp_path / ".evalclient-locks").exists()
 
 
