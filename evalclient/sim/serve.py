@@ -18,7 +18,11 @@ CRASH_GRACE_S = 0.1
 
 
 async def serve(config: SimConfig, rules: RuleSet) -> int:
-    """Serve until SIGTERM/SIGINT (returns 0), a simulated crash (1) or a port that cannot be bound (1)."""
+    """Serve until SIGTERM/SIGINT (returns 0) or a port that cannot be bound (returns 1).
+
+    A simulated crash ends the process at once with exit code 1, its message the last line of its log, as a
+    real crash would: no graceful cleanup, so no shutdown chatter about handlers still in flight follows it.
+    """
     stop = asyncio.Event()
     _on_signals(stop)
     watcher = asyncio.ensure_future(_watch_parent(stop)) if config.exit_with_parent else None
@@ -45,9 +49,12 @@ async def serve(config: SimConfig, rules: RuleSet) -> int:
     if crashed:
         await asyncio.sleep(CRASH_GRACE_S)  # let the last answer leave before the "crash"
         print(
-            f"evalclient-sim: simulated crash after {config.crash_after} generation requests", file=sys.stderr
+            f"evalclient-sim: simulated crash after {config.crash_after} generation requests",
+            file=sys.stderr,
+            flush=True,
         )
-        return 1
+        sys.stdout.flush()
+        os._exit(1)
     await runner.cleanup()
     return 0
 
