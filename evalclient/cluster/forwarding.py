@@ -102,6 +102,10 @@ class ForwardingReporter:
     def event(self, key: str, event: str, slot: Slot | None = None) -> None:
         self.outbox.put("event", key, event, slot, *self.node)
 
+    def refused(self, reason: str) -> None:
+        """This node cannot run deployments at all (its Docker engine cannot be used): why, and where."""
+        self.outbox.put("refused", *self.node, reason)
+
     def weights_loaded(self, deployment: Any, loaded: bool) -> None:
         if self._on_weights is not None:
             self._on_weights()

@@ -3,10 +3,11 @@
 The actor runs the same `DeploymentRun` as one host does, against the node's own Docker engine, with the GPU
 ids Ray assigned (none for virtual GPUs), sampling the node's NVML. It writes into a scratch results tree
 seeded with the driver's checkpoints and records of its combinations ($EVALCLIENT_SCRATCH, else the temp
-folder), and streams batches back: the file
-changes since the last batch, then the view's and reporter's messages, at most every `BATCH_EVERY_S` and at
-once when a combination ends. The scratch tree is removed when it ends. `stop` cancels the deployment (its
-container is removed by the provider's `finally`); the stream then ends with the last batch.
+folder), and streams batches back: the file changes since the last batch, then the view's and reporter's
+messages, at most every `BATCH_EVERY_S` and at once when a combination ends. The scratch tree is removed when
+it ends. A node whose Docker engine cannot be used refuses the deployment (a message with the reason) instead
+of failing it: the driver places it elsewhere. `stop` cancels the deployment (its container is removed by the
+provider's `finally`); the stream then ends with the last batch.
 
 The model cache is the node's: when a model is not in it, the first deployment that loads it holds a lock
 file in the cache until it is ready, so the model's other deployments on the node wait instead of
@@ -157,9 +158,10 @@ class NodeDeployment:
         provider = make_provider(options, results, adapter.health_path)
         try:
             await asyncio.to_thread(provider.prepare)
-        except Exception as exc:
-            view.finish(f"ended: this node cannot start containers: {exc}")
-            raise
+        except Exception as exc:  # the node's fault, not the deployment's: the driver places it elsewhere
+            reporter.refused(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+            view.finish("ended: this node cannot start containers")
+            return
         warn_reaped(provider, view.warn)
         await download.acquire(view)
         context = RunContext(

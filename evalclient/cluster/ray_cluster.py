@@ -105,6 +105,16 @@ def cluster_nodes(virtual: GpuPool | None) -> list[ClusterNode]:
     return nodes
 
 
+def live_gpu_counts() -> dict[str, int]:
+    """The GPUs Ray counts on each live node, by node id (blocking: asks the cluster's head)."""
+    ray = import_ray()
+    return {
+        str(node["NodeID"]): int(node.get("Resources", {}).get("GPU", 0))
+        for node in ray.nodes()
+        if node.get("Alive")
+    }
+
+
 def sizing_pool(nodes: list[ClusterNode]) -> GpuPool:
     """The pool deployments are sized against: as many GPUs as the largest node has, each like the cluster's
     smallest GPU, so a deployment fits on every node that has the GPUs it asks for."""

@@ -6,7 +6,10 @@ deployment's GPUs are always on one node, and an actor (`node.NodeDeployment`) i
 GPUs free up, biggest first as submitted. Every actor streams batches back: the driver writes their file
 changes into the results tree (checkpoints as they grow), then records outcomes and events in the manifest
 and shows the view's messages. A node that dies fails its deployments' remaining combinations with the
-reason; the others go on; a rerun resumes from the driver's checkpoints. Cancelling the driver asks every
+reason; the others go on; a rerun resumes from the driver's checkpoints. A node that cannot start containers
+(its Docker engine is down) refuses the deployment: the driver takes the node out of this run (placement
+groups exclude it by its `ray.io/node-id` label) and places the deployment again; a deployment that no live
+usable node can hold any more fails with why instead of waiting forever. Cancelling the driver asks every
 actor to stop (each removes its container), takes their last batches, then kills the actors.
 """
 
@@ -19,7 +22,14 @@ from typing import Any
 
 from evalclient.cluster.forwarding import ViewReplay
 from evalclient.cluster.node import Batch, NodeJob, remote_class
-from evalclient.cluster.ray_cluster import ClusterNode, cluster_nodes, connect, require_gpus, sizing_pool
+from evalclient.cluster.ray_cluster import (
+    ClusterNode,
+    cluster_nodes,
+    connect,
+    live_gpu_counts,
+    require_gpus,
+    sizing_pool,
+)
 from evalclient.cluster.samples import LoadedSamples
 from evalclient.cluster.tree_sync import apply_ops, collect
 from evalclient.config import Config
@@ -33,6 +43,9 @@ from evalclient.sweep_view import SweepView
 log = logging.getLogger("evalclient.runner")
 STOP_GRACE_S = 120.0
 """How long a stopping deployment may take to remove its container and send its last answers."""
+PLACEMENT_CHECK_S = 5.0
+"""While a deployment waits for its GPUs, how often the driver checks that a node could still hold it."""
+NODE_ID_LABEL = "ray.io/node-id"
 
 
 class RayRunner(EvaluationRunner):
@@ -47,6 +60,8 @@ class RayRunner(EvaluationRunner):
             )
         super().__init__(config, plan, options, view, provider=_NoLocalProvider())
         self.nodes: list[ClusterNode] = []
+        self.unusable: dict[str, str] = {}
+        """Nodes that cannot start containers, by Ray id: why, in a line."""
 
     def prepare(self) -> None:
         """Join the cluster, find its nodes and GPUs, size every deployment on them."""
@@ -75,24 +90,63 @@ class RayRunner(EvaluationRunner):
                 group.create_task(self._remote(actor_class, deployment))
 
     async def _remote(self, actor_class: Any, deployment: DeploymentPlan) -> None:
-        """One deployment on the cluster, from its placement to its actor's end."""
-        import ray
+        """One deployment on the cluster: placed on a node that can hold it, again elsewhere while the node it
+        lands on cannot start containers."""
+        while True:
+            job = await asyncio.to_thread(self._job, deployment)
+            group = await self._place(deployment, job.shards)
+            if group is None:
+                return
+            refused = await self._run_in(group, actor_class, job)
+            if refused is None:
+                return
+            self._unusable(*refused)
+
+    async def _place(self, deployment: DeploymentPlan, shards: int) -> Any | None:
+        """A placement group of the deployment's GPUs on one usable node, once Ray has reserved them; None
+        (the deployment failed) when no live usable node has that many GPUs any more."""
         from ray.util.placement_group import placement_group, remove_placement_group
+
+        excluded = ",".join(sorted(self.unusable))
+        group = placement_group(
+            [{"GPU": shards}],
+            strategy="STRICT_PACK",
+            name=f"{self.run_id}-{deployment.key}",
+            bundle_label_selector=[{NODE_ID_LABEL: f"!in({excluded})"}] if excluded else None,
+        )
+        ready = asyncio.wrap_future(group.ready().future())
+        placed = False
+        try:
+            while not (await asyncio.wait({ready}, timeout=PLACEMENT_CHECK_S))[0]:
+                if not await asyncio.to_thread(self._could_hold, shards):
+                    self._no_node_left(deployment, shards)
+                    return None
+            ready.result()
+            placed = True
+        except Exception as exc:
+            self.fail(deployment, f"Ray could not reserve its GPUs ({describe(exc)})")
+            return None
+        finally:
+            if not placed:
+                ready.cancel()
+                with suppress(Exception):
+                    remove_placement_group(group)
+        return group
+
+    async def _run_in(self, group: Any, actor_class: Any, job: NodeJob) -> tuple[str, str, str] | None:
+        """Run the deployment's actor in `group` until its stream ends; the node's refusal, if it refused."""
+        import ray
+        from ray.util.placement_group import remove_placement_group
         from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
-        job = await asyncio.to_thread(self._job, deployment)
-        shards = job.shards
-        group = placement_group(
-            [{"GPU": shards}], strategy="STRICT_PACK", name=f"{self.run_id}-{deployment.key}"
-        )
         actor = actor_class.options(
             num_cpus=0,
-            num_gpus=shards,
+            num_gpus=job.shards,
             max_concurrency=4,
             scheduling_strategy=PlacementGroupSchedulingStrategy(group, placement_group_bundle_index=0),
         ).remote()
         stream = actor.run.options(num_returns="streaming").remote(job)
-        remote = _Remote(self, deployment)
+        remote = _Remote(self, job.deployment)
         try:
             try:
                 await remote.follow(stream)
@@ -102,7 +156,7 @@ class RayRunner(EvaluationRunner):
             except ray.exceptions.RayError as exc:
                 remote.lost(exc)
             except Exception as exc:  # a bug on the driver's side: this deployment fails, the sweep goes on
-                log.exception("%s: following the remote deployment failed", deployment.key)
+                log.exception("%s: following the remote deployment failed", job.deployment.key)
                 remote.lost(exc, "following this deployment failed")
         finally:
             remote.close()
@@ -110,6 +164,35 @@ class RayRunner(EvaluationRunner):
                 ray.kill(actor)
             with suppress(Exception):
                 remove_placement_group(group)
+        return remote.refused
+
+    def _could_hold(self, shards: int) -> bool:
+        """Whether a live node that can start containers has `shards` GPUs (blocking: asks Ray)."""
+        return any(
+            gpus >= shards for node_id, gpus in live_gpu_counts().items() if node_id not in self.unusable
+        )
+
+    def _unusable(self, node_id: str, address: str, reason: str) -> None:
+        """A node cannot start containers: no deployment is placed there again in this run."""
+        if node_id not in self.unusable:
+            self.unusable[node_id] = f"node {address} ({node_id[:6]}) cannot start containers: {reason}"
+            log.error("%s; its deployments go to the other nodes", self.unusable[node_id])
+            self.view.warn(f"[red]✗ {self.unusable[node_id]}; its deployments go to the other nodes")
+            self._manifest.setdefault("unusable_nodes", {})[node_id] = {"address": address, "reason": reason}
+            self.results.save_manifest(self._manifest)
+
+    def _no_node_left(self, deployment: DeploymentPlan, shards: int) -> None:
+        why = "; ".join(self.unusable.values()) or "a node was lost"
+        self.fail(
+            deployment,
+            f"no live node of the cluster that can start containers has the {shards} GPU(s) it needs ({why})",
+        )
+
+    def fail(self, deployment: DeploymentPlan, reason: str) -> None:
+        """The deployment's remaining combinations fail with `reason`, logged and shown."""
+        log.error("%s: %s", deployment.key, reason)
+        self._fail_remaining(deployment, reason)
+        self.view.warn(f"[red]✗ {deployment.key}: {reason}")
 
     def _job(self, deployment: DeploymentPlan) -> NodeJob:
         """What the node needs: the samples, and the driver's files of the deployment's combinations."""
@@ -150,6 +233,8 @@ class _Remote:
         self.deployment = deployment
         self.replay: ViewReplay | None = None
         self.node: str | None = None
+        self.refused: tuple[str, str, str] | None = None
+        """(node id, address, why) when the node cannot start containers and ran nothing."""
 
     async def follow(self, stream: Any) -> None:
         async for ref in stream:
@@ -166,6 +251,9 @@ class _Remote:
                 self.runner.outcome(message[1])
             elif kind == "event":
                 self.runner.node_event(*message[1:])
+            elif kind == "refused":
+                address, node_id, reason = message[1:]
+                self.refused = (node_id, address, reason)
             else:
                 self.replay.apply(message)
 
@@ -184,15 +272,17 @@ class _Remote:
     def lost(self, exc: Exception, what: str = "the cluster lost this deployment") -> None:
         """The actor or its node died: the deployment's remaining combinations fail with the reason."""
         where = f"on node {self.node}" if self.node else "before it was placed"
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-        reason = f"{what} {where} ({type(exc).__name__}: {first})"
-        log.error("%s: %s", self.deployment.key, reason)
-        self.runner._fail_remaining(self.deployment, reason)
-        self.runner.view.warn(f"[red]✗ {self.deployment.key}: {reason}")
+        self.runner.fail(self.deployment, f"{what} {where} ({describe(exc)})")
 
     def close(self) -> None:
         if self.replay is not None:
             self.replay.end("ended: the node is gone")
+
+
+def describe(exc: Exception) -> str:
+    """`Type: first line of the message` (at most 300 characters of it)."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+    return f"{type(exc).__name__}: {first}"
 
 
 class _NoLocalProvider:

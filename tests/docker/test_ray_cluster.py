@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -287,3 +288,62 @@ def test_plan_shows_where_each_deployment_can_run_on_the_cluster() -> None:
     assert cells == (["cannot run", "2 GPU(s)"] if small_first else ["2 GPU(s)", "cannot run"])
     assert [c.strip() for c in rows["qwen3_8b_balanced"].split("│")[2:4]] == ["1 GPU(s)", "1 GPU(s)"]
     assert "3 GPUs on 2 nodes" in result.stdout
+
+
+BROKEN_DOCKER = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}  # this node's actors cannot reach Docker
+
+
+def test_a_node_that_cannot_start_containers_is_left_out_and_its_deployment_runs_on_another(
+    docker_client: Any, variant: Variant, tmp_path: Path
+) -> None:
+    """Two deployments of one GPU on two one-GPU nodes start at once, one on each; the worker's Docker is
+    unreachable, so it refuses its deployment, which then runs on the head after the other."""
+    cluster = ray_cluster_utils.Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 1, "num_gpus": 1}, connect=False
+    )
+    try:
+        worker = cluster.add_node(num_cpus=1, num_gpus=1, env_vars=BROKEN_DOCKER)
+        cluster.wait_for_nodes()
+        image = variant(*SIM_FLAGS)
+        args = _ray(tmp_path, image, str(cluster.address))
+        args[args.index("all")] = "balanced"
+        args[args.index("gsm8k,arc_challenge:generative")] = "gsm8k"
+        done = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    finally:
+        cluster.shutdown()
+    assert done.returncode == 0, done.stderr
+    manifest = _manifest(tmp_path)
+    assert {c["status"] for c in manifest["combinations"].values()} == {"complete"}
+    assert len(manifest["combinations"]) == 2
+    head = next(n["node_id"] for n in manifest["cluster"] if n["node_id"] != worker.node_id)
+    assert {d["node_id"] for d in manifest["deployments"].values()} == {head}
+    reason = manifest["unusable_nodes"][worker.node_id]["reason"]
+    assert reason.startswith("cannot reach the Docker engine at unix:///nonexistent/docker.sock")
+    assert f"({worker.node_id[:6]}) cannot start containers: cannot reach the Docker engine" in done.stderr
+
+
+def test_a_deployment_that_only_an_unusable_node_could_hold_fails_with_why_instead_of_waiting(
+    docker_client: Any, variant: Variant, tmp_path: Path
+) -> None:
+    """The only GPU node cannot reach Docker: the deployment fails within seconds, naming the node's fault."""
+    cluster = ray_cluster_utils.Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 1, "num_gpus": 0}, connect=False
+    )
+    try:
+        worker = cluster.add_node(num_cpus=1, num_gpus=1, env_vars=BROKEN_DOCKER)
+        cluster.wait_for_nodes()
+        args = _ray(tmp_path, variant(*SIM_FLAGS), str(cluster.address))
+        args[args.index("qwen2.5_8b,qwen3_8b")] = "qwen3_8b"
+        args[args.index("all")] = "balanced"
+        args[args.index("gsm8k,arc_challenge:generative")] = "gsm8k"
+        done = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    finally:
+        cluster.shutdown()
+    assert done.returncode == 1, done.stderr
+    [combination] = _manifest(tmp_path)["combinations"].values()
+    assert combination["status"] == "failed"
+    assert re.match(
+        r"no live node of the cluster that can start containers has the 1 GPU\(s\) it needs \(node \S+ "
+        rf"\({worker.node_id[:6]}\) cannot start containers: cannot reach the Docker engine at unix:",
+        combination["error"],
+    ), combination["error"]

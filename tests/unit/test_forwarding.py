@@ -95,10 +95,13 @@ def test_reporter_messages_are_not_view_messages() -> None:
     reporter.outcome(outcome)
     reporter.event("m_p", "started_at", Slot((2, 3)))
     reporter.weights_loaded(None, True)
+    reporter.refused("cannot reach the Docker engine")
     assert outbox.drain() == [
         ("outcome", outcome),
         ("event", "m_p", "started_at", Slot((2, 3)), "10.0.0.7", "n1"),
+        ("refused", "10.0.0.7", "n1", "cannot reach the Docker engine"),
     ]
     assert loaded == [True]
     replay = ViewReplay(Recorder())  # type: ignore[arg-type]
     assert not replay.apply(("outcome", outcome))
+    assert not replay.apply(("refused", "10.0.0.7", "n1", "cannot reach the Docker engine"))
