@@ -17,6 +17,12 @@ class EvalClientError(Exception):
         return f"{self.message}; {self.hint}" if self.hint else self.message
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, or its type's name when the message is empty."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class UsageError(EvalClientError):
     """Bad command-line input: unknown names, conflicting options."""
 

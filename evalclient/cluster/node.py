@@ -34,6 +34,7 @@ from evalclient.cluster.tree_sync import FileOp, TreeMirror
 from evalclient.config import Config
 from evalclient.deployment_run import DeploymentRun, RunContext
 from evalclient.engines import get_adapter
+from evalclient.errors import first_line
 from evalclient.logs import run_logging
 from evalclient.model_cache import model_dir
 from evalclient.planning import DeploymentPlan, Plan
@@ -159,7 +160,7 @@ class NodeDeployment:
         try:
             await asyncio.to_thread(provider.prepare)
         except Exception as exc:  # the node's fault, not the deployment's: the driver places it elsewhere
-            reporter.refused(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+            reporter.refused(first_line(exc))
             view.finish("ended: this node cannot start containers")
             return
         warn_reaped(provider, view.warn)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from evalclient.errors import ClusterError, UsageError
+from evalclient.errors import ClusterError, UsageError, first_line
 from evalclient.hardware import Gpu
 from evalclient.slots import GpuPool, real_pool
 
@@ -53,8 +53,7 @@ def connect(address: str | None) -> ModuleType:
             include_dashboard=False,
         )
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ClusterError(f"cannot join the Ray cluster at {target}: {first}", hint) from None
+        raise ClusterError(f"cannot join the Ray cluster at {target}: {first_line(exc)}", hint) from None
     return ray
 
 

@@ -33,7 +33,7 @@ from evalclient.cluster.ray_cluster import (
 from evalclient.cluster.samples import LoadedSamples
 from evalclient.cluster.tree_sync import apply_ops, collect
 from evalclient.config import Config
-from evalclient.errors import ClusterError, UsageError
+from evalclient.errors import ClusterError, UsageError, first_line
 from evalclient.planning import DeploymentPlan, Plan
 from evalclient.run_types import RunOptions
 from evalclient.runner import EvaluationRunner
@@ -91,9 +91,9 @@ class RayRunner(EvaluationRunner):
 
     async def _remote(self, actor_class: Any, deployment: DeploymentPlan) -> None:
         """One deployment on the cluster: placed on a node that can hold it, again elsewhere while the node it
-        lands on cannot start containers."""
+        lands on cannot start containers (a refusing node ran nothing, so the job stays the same)."""
+        job = await asyncio.to_thread(self._job, deployment)
         while True:
-            job = await asyncio.to_thread(self._job, deployment)
             group = await self._place(deployment, job.shards)
             if group is None:
                 return
@@ -172,7 +172,7 @@ class RayRunner(EvaluationRunner):
             gpus >= shards for node_id, gpus in live_gpu_counts().items() if node_id not in self.unusable
         )
 
-    def _unusable(self, node_id: str, address: str, reason: str) -> None:
+    def _unusable(self, address: str, node_id: str, reason: str) -> None:
         """A node cannot start containers: no deployment is placed there again in this run."""
         if node_id not in self.unusable:
             self.unusable[node_id] = f"node {address} ({node_id[:6]}) cannot start containers: {reason}"
@@ -234,7 +234,7 @@ class _Remote:
         self.replay: ViewReplay | None = None
         self.node: str | None = None
         self.refused: tuple[str, str, str] | None = None
-        """(node id, address, why) when the node cannot start containers and ran nothing."""
+        """(address, node id, why) when the node cannot start containers and ran nothing."""
 
     async def follow(self, stream: Any) -> None:
         async for ref in stream:
@@ -252,8 +252,7 @@ class _Remote:
             elif kind == "event":
                 self.runner.node_event(*message[1:])
             elif kind == "refused":
-                address, node_id, reason = message[1:]
-                self.refused = (node_id, address, reason)
+                self.refused = (message[1], message[2], message[3])
             else:
                 self.replay.apply(message)
 
@@ -281,8 +280,7 @@ class _Remote:
 
 def describe(exc: Exception) -> str:
     """`Type: first line of the message` (at most 300 characters of it)."""
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-    return f"{type(exc).__name__}: {first}"
+    return f"{type(exc).__name__}: {first_line(exc)[:300]}"
 
 
 class _NoLocalProvider:

@@ -38,15 +38,16 @@ Variant = Callable[..., str]
 
 
 class TwoNodes:
-    """A head and a worker node, one virtual GPU each (the head's CPU is the driver's)."""
+    """A head and a worker node, one virtual GPU each unless told (the head's CPU is the driver's); the
+    worker's raylet, and so its actors, may get environment variables of their own."""
 
-    def __init__(self) -> None:
+    def __init__(self, head_gpus: int = 1, worker_env: dict[str, str] | None = None) -> None:
         self.cluster = ray_cluster_utils.Cluster(
             initialize_head=True,
-            head_node_args={"num_cpus": 1, "num_gpus": 1, "_system_config": FAST_HEALTH},
+            head_node_args={"num_cpus": 1, "num_gpus": head_gpus, "_system_config": FAST_HEALTH},
             connect=False,
         )
-        self.worker = self.cluster.add_node(num_cpus=1, num_gpus=1)
+        self.worker = self.cluster.add_node(num_cpus=1, num_gpus=1, env_vars=worker_env)
         self.cluster.wait_for_nodes()
 
     @property
@@ -70,16 +71,23 @@ def two_nodes() -> Iterator[TwoNodes]:
         cluster.shutdown()
 
 
-def _args(out: Path, image: str, *more: str) -> list[str]:
+def _args(
+    out: Path,
+    image: str,
+    *more: str,
+    models: str = "qwen2.5_8b,qwen3_8b",
+    presets: str = "all",
+    datasets: str = "gsm8k,arc_challenge:generative",
+) -> list[str]:
     return [
-        sys.executable, "-m", "evalclient", "run", "--models", "qwen2.5_8b,qwen3_8b", "--presets", "all",
-        "--datasets", "gsm8k,arc_challenge:generative", "--samples", "6", "--image", image,
+        sys.executable, "-m", "evalclient", "run", "--models", models, "--presets", presets,
+        "--datasets", datasets, "--samples", "6", "--image", image,
         "--output", str(out), "--data-dir", str(demo_data_dir()), "--concurrency", "2", *more,
     ]  # fmt: skip
 
 
-def _ray(out: Path, image: str, address: str) -> list[str]:
-    return _args(out, image, "--backend", "ray", "--ray-address", address, "--gpus", "virtual")
+def _ray(out: Path, image: str, address: str, **select: str) -> list[str]:
+    return _args(out, image, "--backend", "ray", "--ray-address", address, "--gpus", "virtual", **select)
 
 
 def _manifest(out: Path) -> dict[str, Any]:
@@ -293,57 +301,49 @@ def test_plan_shows_where_each_deployment_can_run_on_the_cluster() -> None:
 BROKEN_DOCKER = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}  # this node's actors cannot reach Docker
 
 
+def _sweep_with_a_broken_worker(
+    variant: Variant, out: Path, head_gpus: int, models: str, timeout: float
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    """One preset of gsm8k on a cluster whose worker cannot reach Docker; the run and the worker's id."""
+    nodes = TwoNodes(head_gpus, BROKEN_DOCKER)
+    try:
+        args = _ray(
+            out, variant(*SIM_FLAGS), nodes.address, models=models, presets="balanced", datasets="gsm8k"
+        )
+        return subprocess.run(
+            args, capture_output=True, text=True, cwd=ROOT, timeout=timeout
+        ), nodes.worker_id
+    finally:
+        nodes.shutdown()
+
+
 def test_a_node_that_cannot_start_containers_is_left_out_and_its_deployment_runs_on_another(
     docker_client: Any, variant: Variant, tmp_path: Path
 ) -> None:
     """Two deployments of one GPU on two one-GPU nodes start at once, one on each; the worker's Docker is
     unreachable, so it refuses its deployment, which then runs on the head after the other."""
-    cluster = ray_cluster_utils.Cluster(
-        initialize_head=True, head_node_args={"num_cpus": 1, "num_gpus": 1}, connect=False
-    )
-    try:
-        worker = cluster.add_node(num_cpus=1, num_gpus=1, env_vars=BROKEN_DOCKER)
-        cluster.wait_for_nodes()
-        image = variant(*SIM_FLAGS)
-        args = _ray(tmp_path, image, str(cluster.address))
-        args[args.index("all")] = "balanced"
-        args[args.index("gsm8k,arc_challenge:generative")] = "gsm8k"
-        done = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=300)
-    finally:
-        cluster.shutdown()
+    done, worker_id = _sweep_with_a_broken_worker(variant, tmp_path, 1, "qwen2.5_8b,qwen3_8b", 300)
     assert done.returncode == 0, done.stderr
     manifest = _manifest(tmp_path)
     assert {c["status"] for c in manifest["combinations"].values()} == {"complete"}
     assert len(manifest["combinations"]) == 2
-    head = next(n["node_id"] for n in manifest["cluster"] if n["node_id"] != worker.node_id)
+    head = next(n["node_id"] for n in manifest["cluster"] if n["node_id"] != worker_id)
     assert {d["node_id"] for d in manifest["deployments"].values()} == {head}
-    reason = manifest["unusable_nodes"][worker.node_id]["reason"]
+    reason = manifest["unusable_nodes"][worker_id]["reason"]
     assert reason.startswith("cannot reach the Docker engine at unix:///nonexistent/docker.sock")
-    assert f"({worker.node_id[:6]}) cannot start containers: cannot reach the Docker engine" in done.stderr
+    assert f"({worker_id[:6]}) cannot start containers: cannot reach the Docker engine" in done.stderr
 
 
 def test_a_deployment_that_only_an_unusable_node_could_hold_fails_with_why_instead_of_waiting(
     docker_client: Any, variant: Variant, tmp_path: Path
 ) -> None:
     """The only GPU node cannot reach Docker: the deployment fails within seconds, naming the node's fault."""
-    cluster = ray_cluster_utils.Cluster(
-        initialize_head=True, head_node_args={"num_cpus": 1, "num_gpus": 0}, connect=False
-    )
-    try:
-        worker = cluster.add_node(num_cpus=1, num_gpus=1, env_vars=BROKEN_DOCKER)
-        cluster.wait_for_nodes()
-        args = _ray(tmp_path, variant(*SIM_FLAGS), str(cluster.address))
-        args[args.index("qwen2.5_8b,qwen3_8b")] = "qwen3_8b"
-        args[args.index("all")] = "balanced"
-        args[args.index("gsm8k,arc_challenge:generative")] = "gsm8k"
-        done = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=120)
-    finally:
-        cluster.shutdown()
+    done, worker_id = _sweep_with_a_broken_worker(variant, tmp_path, 0, "qwen3_8b", 120)
     assert done.returncode == 1, done.stderr
     [combination] = _manifest(tmp_path)["combinations"].values()
     assert combination["status"] == "failed"
     assert re.match(
         r"no live node of the cluster that can start containers has the 1 GPU\(s\) it needs \(node \S+ "
-        rf"\({worker.node_id[:6]}\) cannot start containers: cannot reach the Docker engine at unix:",
+        rf"\({worker_id[:6]}\) cannot start containers: cannot reach the Docker engine at unix:",
         combination["error"],
     ), combination["error"]

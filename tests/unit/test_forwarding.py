@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from evalclient.cluster.forwarding import ForwardingReporter, ForwardingView, Outbox, ViewReplay
+from evalclient.errors import first_line
 from evalclient.run_types import Outcome
 from evalclient.slots import Slot
 
@@ -105,3 +106,10 @@ def test_reporter_messages_are_not_view_messages() -> None:
     replay = ViewReplay(Recorder())  # type: ignore[arg-type]
     assert not replay.apply(("outcome", outcome))
     assert not replay.apply(("refused", "10.0.0.7", "n1", "cannot reach the Docker engine"))
+
+
+def test_a_refusal_carries_the_first_line_of_the_nodes_error() -> None:
+    assert first_line(RuntimeError("  cannot reach the Docker engine\n  Traceback: …\n")) == (
+        "cannot reach the Docker engine"
+    )
+    assert first_line(ConnectionError()) == "ConnectionError"
