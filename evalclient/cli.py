@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -41,7 +42,7 @@ RAY_ADDRESS = click.option(
     "--ray-address", help="Ray cluster to join with --backend ray, HOST:PORT (default: this host's cluster)."
 )
 DEMO_MODELS = ("qwen2.5_8b", "qwen3_8b")
-DEMO_DATASETS = ("gsm8k", "arc_challenge:generative", "hellaswag", "bfcl")
+DEMO_DATASETS = ("gsm8k", "arc_challenge:generative", "hellaswag", "bfcl:native")
 out = Console() if sys.stdout.isatty() else Console(width=160)
 err = Console(stderr=True)
 
@@ -428,7 +429,7 @@ def _execute(config: Config, plan: Plan, options: RunOptions, *, quiet: bool) ->
             f"→ {options.output}"
         )
         for note in plan.notes():
-            err.print(f"[yellow]samples:[/yellow] {note}", soft_wrap=True)
+            err.print(f"[yellow]datasets:[/yellow] {note}", soft_wrap=True)
         summary = asyncio.run(_with_signals(runner.run()))
     ran = {(o.model, o.preset, o.dataset) for o in summary.outcomes if o.metrics_file}
     stored = list(runner.results.iter_combinations())
@@ -492,16 +493,21 @@ def _detach_from_terminal() -> None:
 @click.option("--gpus", default="auto", show_default=True, help=GPUS_HELP)
 @BACKEND
 @RAY_ADDRESS
+@click.option("--json", "as_json", is_flag=True, help="Print the whole plan as one JSON object.")
 @click.pass_context
-def plan(ctx: click.Context, /, gpus: str, backend: str, ray_address: str | None, **opts: Any) -> None:
-    """Dry run: combinations, deployments, flags, the GPUs each needs, the schedule on the GPUs and the
-    estimated wall time; starts nothing. With --backend ray: where each deployment could run on the
-    cluster's nodes."""
+def plan(
+    ctx: click.Context, /, gpus: str, backend: str, ray_address: str | None, as_json: bool, **opts: Any
+) -> None:
+    """Dry run: combinations, deployments, the engine image and serving path of each, flags, substitutions
+    and refusals, the GPUs each needs, the schedule on the GPUs and the estimated wall time; starts nothing.
+    With --backend ray: where each deployment could run on the cluster's nodes."""
     from evalclient.monitor import probe_gpus
     from evalclient.plan_view import render_plan
     from evalclient.slots import real_pool
 
     selected = _plan_from(_config(ctx), opts, require_implemented=False)
+    if as_json and backend == "ray":
+        raise UsageError("--json plans for this host's GPUs", "drop --backend ray, or --json")
     if backend == "ray":
         from evalclient.cluster.placement_view import render_cluster_plan
         from evalclient.cluster.ray_cluster import cluster_nodes, connect
@@ -514,12 +520,17 @@ def plan(ctx: click.Context, /, gpus: str, backend: str, ray_address: str | None
     if pool is None:
         probe = probe_gpus()
         pool = real_pool(tuple(range(probe.count)) if gpus == "auto" else indices, probe)
+    if as_json:
+        from evalclient.plan_json import plan_document
+
+        click.echo(json.dumps(plan_document(selected, pool), indent=2))
+        return
     render_plan(selected, out, pool, probe)
 
 
 def _plan_from(config: Config, opts: dict[str, Any], *, require_implemented: bool) -> Plan:
     """The plan for the selectors in `opts` (names checked; the sweep's image unless another engine)."""
-    from evalclient.planning import build_plan
+    from evalclient.planning import build_plan, routes_for
 
     models, presets, datasets = _selection(
         config, opts.get("models"), opts.get("presets"), opts.get("datasets")
@@ -528,6 +539,7 @@ def _plan_from(config: Config, opts: dict[str, Any], *, require_implemented: boo
         _require_implemented(datasets)
     engine = opts.get("engine") or config.sweep.engine.kind
     image = opts.get("image") or (config.sweep.engine.image if engine == config.sweep.engine.kind else None)
+    chosen = opts.get("image") or opts.get("endpoint")  # an image or a server of the user's: no routing
     return build_plan(
         config,
         models=models,
@@ -537,6 +549,9 @@ def _plan_from(config: Config, opts: dict[str, Any], *, require_implemented: boo
         engine=engine,
         image=image,
         mc_mode=opts.get("mc_mode") or "auto",
+        routes=routes_for(config, engine, chosen),
+        auto_route=not chosen,
+        endpoint=opts.get("endpoint"),
     )
 
 

@@ -40,6 +40,8 @@ class Combination:
     task: TaskSpec
     samples: Sequence[Sample]
     fingerprint: str
+    serving: dict[str, Any] | None = None
+    """How the engine serves the model (engine release, path, knobs not applied): the plan's record."""
 
     @property
     def key(self) -> str:
@@ -150,7 +152,7 @@ async def _record(
         performance_metrics=measured,
         performance_unavailable=unavailable,
         request_parameters=combo.task.request_parameters(),
-        provenance=server.provenance(),
+        provenance=_provenance(server, combo),
         predictions_file=str(views[0].relative_to(results.base_dir)),
     )
     results.save_combination(record)
@@ -163,6 +165,13 @@ async def _record(
         score.metrics,
     )
     return record
+
+
+def _provenance(server: Deployment, combo: Combination) -> dict[str, Any]:
+    provenance = server.provenance()
+    if combo.serving is not None:
+        provenance["serving"] = combo.serving
+    return provenance
 
 
 def client_load(limit: AdaptiveLimit | None) -> dict[str, int | None]:

@@ -13,8 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from evalclient.errors import ConfigError, UsageError
 
 Quantization = Literal["fp8", "awq", "gptq", "bitsandbytes", "bitsandbytes-nf4", "eetq", "marlin"]
-KvCacheDtype = Literal["fp8", "fp8_e5m2", "fp8_e4m3fn"]
+KvCacheDtype = Literal["fp8_e4m3", "fp8_e5m2"]
+"""The fp8 formats of a KV cache, named engine-neutrally; each adapter writes its engine's name for them."""
 Dtype = Literal["bfloat16", "float16"]
+ARCHITECTURES = {"qwen": "QWenLMHeadModel", "qwen2.5": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM"}
+"""Each family's `architectures[0]` in its checkpoints' config.json on the hub (Qwen/Qwen-7B-Chat,
+Qwen/Qwen2.5-7B-Instruct, Qwen/Qwen3-8B and their 14B siblings): what an engine dispatches on."""
 
 
 class _Strict(BaseModel):
@@ -27,6 +31,7 @@ class Preset(_Strict):
     name: str
     description: str = ""
     dtype: Dtype | None = None
+    """The activation (compute) dtype; with `quantize` the weights are quantized and computed in it."""
     quantize: Quantization | None = None
     kv_cache_dtype: KvCacheDtype | None = None
     max_concurrent_requests: int = Field(128, ge=1)
@@ -45,8 +50,6 @@ class Preset(_Strict):
             raise ValueError("max_batch_prefill_tokens must be at least max_input_tokens")
         if self.max_batch_total_tokens is not None and self.max_batch_total_tokens < self.max_total_tokens:
             raise ValueError("max_batch_total_tokens must be at least max_total_tokens")
-        if self.quantize is not None and self.dtype is not None:
-            raise ValueError("set either dtype or quantize, not both (quantized weights fix their own dtype)")
         return self
 
 
@@ -71,11 +74,23 @@ class ModelSpec(_Strict):
     params_b: float = Field(gt=0)
     thinking: Literal["none", "enabled", "disabled"] = "none"
     trust_remote_code: bool = False
+    architecture: str = ""
+    """`architectures[0]` of the checkpoint's config.json (what engines dispatch on); empty: the family's."""
+    stop_token_ids: tuple[int, ...] = ()
+    """Tokens that end a chat turn besides the tokenizer's end of sequence, sent with every chat request
+    where the engine takes them (Qwen v1 ends turns with <|im_end|>, which its generation config does not
+    name: its engines need them explicitly)."""
     gated: bool = False
     """The hub asks for accepted terms and a token (HF_TOKEN) before it serves the weights."""
     attention: AttentionShape | None = None
     """From the model's config.json; without it the GPU fit checks weights only."""
     note: str = ""
+
+    @model_validator(mode="after")
+    def _architecture_of_family(self) -> ModelSpec:
+        if not self.architecture:
+            object.__setattr__(self, "architecture", ARCHITECTURES[self.family])
+        return self
 
 
 class ClientSettings(_Strict):
@@ -94,6 +109,24 @@ class ClientSettings(_Strict):
     max_retries: int = Field(5, ge=0, le=20)
 
 
+def _known_engine(value: str) -> str:
+    from evalclient.engines import engine_kinds
+
+    if value not in engine_kinds():
+        raise ValueError(f"unknown engine {value!r}; valid: {', '.join(engine_kinds())}")
+    return value
+
+
+class EngineChoice(_Strict):
+    """An engine and image for one model, where the sweep's own engine cannot serve it."""
+
+    kind: str
+    image: str | None = None
+    """None: the engine's pinned image."""
+
+    _kind = field_validator("kind")(_known_engine)
+
+
 class EngineSettings(_Strict):
     """Which inference engine and image serve the models."""
 
@@ -101,15 +134,11 @@ class EngineSettings(_Strict):
     image: str | None = None
     memory_limit: str | None = Field(None, pattern=r"^[0-9]+[bkmg]?$")
     """Host memory limit of each engine container (Docker's format, e.g. "64g"); none by default."""
+    models: dict[str, EngineChoice] = {}
+    """Per model: the engine and image that serve it instead of `kind`/`image` (models the sweep's engine
+    cannot start); applied when the run uses the sweep's engine and image."""
 
-    @field_validator("kind")
-    @classmethod
-    def _known_engine(cls, value: str) -> str:
-        from evalclient.engines import engine_kinds
-
-        if value not in engine_kinds():
-            raise ValueError(f"unknown engine {value!r}; valid: {', '.join(engine_kinds())}")
-        return value
+    _kind = field_validator("kind")(_known_engine)
 
 
 class SandboxSettings(_Strict):
@@ -255,7 +284,8 @@ def _check_sweep_names(
 
     datasets = {name: None for name in task_names()}
     checks = (("models", sweep.models, models), ("presets", sweep.presets, presets))
-    for field, names, valid in (*checks, ("datasets", tuple(sweep.datasets), datasets)):
+    routed = ("engine.models", tuple(sweep.engine.models), models)
+    for field, names, valid in (*checks, routed, ("datasets", tuple(sweep.datasets), datasets)):
         unknown = [n for n in names if n not in valid]
         if unknown:
             raise ConfigError(

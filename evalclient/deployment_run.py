@@ -13,15 +13,16 @@ import asyncio
 import logging
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from evalclient.client import ServerClient
 from evalclient.combination import Combination, evaluate_combination
 from evalclient.config import Config
-from evalclient.deploy.deployment import Deployment, Provider
-from evalclient.engines.base import EngineAdapter
+from evalclient.deploy.deployment import Deployment, Provider, SpecFor
+from evalclient.engines.base import EngineAdapter, Ports
 from evalclient.engines.docker import DockerEngine
 from evalclient.engines.model import DeploymentModel
+from evalclient.engines.registry import get_adapter
 from evalclient.errors import EngineError, EvalClientError
 from evalclient.monitor import LivePerformanceMonitor
 from evalclient.monitor.container import ContainerProbe, DockerContainerProbe
@@ -69,7 +70,6 @@ class RunContext:
     run_id: str
     results: ResultsOrganizer
     datasets: SampleSource
-    adapter: EngineAdapter
     provider: Provider
     sandbox: CodeSandbox | None
 
@@ -97,7 +97,7 @@ class DeploymentRun:
         self.run_id = context.run_id
         self.results = context.results
         self.datasets = context.datasets
-        self.adapter = context.adapter
+        self.adapter = get_adapter(deployment.engine)
         self.provider = context.provider
         self.sandbox = context.sandbox
         self.outcomes: list[Outcome] = []
@@ -106,7 +106,7 @@ class DeploymentRun:
         plan, slot, view = self.deployment, self.slot, self.view
         try:
             samples = await self._load_samples(plan)
-            image = self.plan.image or self.adapter.default_image
+            image = plan.image
             image_id = await asyncio.to_thread(self.provider.image_id, image)
             todo = self._incomplete(plan, samples, image_id, view)
             if not todo:
@@ -152,8 +152,8 @@ class DeploymentRun:
             if job.name not in done:
                 self._record(Outcome(plan.model.key, plan.preset.name, job.name, "failed", error))
 
-    def _spec_for(self, plan: DeploymentPlan) -> Any:
-        return spec_for(self.adapter, self.plan, plan, self.shards)
+    def _spec_for(self, plan: DeploymentPlan) -> SpecFor:
+        return spec_for(self.adapter, plan, self.shards)
 
     async def _serve(
         self, plan: DeploymentPlan, server: Deployment, todo: dict[str, list[Sample]], view: DeploymentDisplay
@@ -214,7 +214,7 @@ class DeploymentRun:
             missing = task.request_kinds - self.adapter.request_kinds
             if missing:
                 kinds = ", ".join(sorted(str(k) for k in missing))
-                message = f"{self.plan.engine} cannot serve {name}'s {kinds} requests; nothing was sent"
+                message = f"{plan.engine} cannot serve {name}'s {kinds} requests; nothing was sent"
                 self._record(Outcome(plan.model.key, plan.preset.name, name, "failed", message))
                 continue
             fingerprint = self._fingerprint(plan, image_id, task, loaded)
@@ -230,11 +230,11 @@ class DeploymentRun:
     def _fingerprint(
         self, plan: DeploymentPlan, image_id: str | None, task: TaskSpec, samples: list[Sample]
     ) -> str:
-        spec = self._spec_for(plan)(0)
+        spec = self._spec_for(plan)(Ports(0))
         return combination_fingerprint(
             model_id=plan.model.hub_id,
             model_revision=plan.model.revision,
-            launch_args=spec.args,
+            launch_args=spec.fingerprint_args,
             image=self.options.endpoint or spec.image,
             image_id=image_id,
             dataset_revision=self.datasets.dataset_fingerprint(task),
@@ -258,18 +258,18 @@ class DeploymentRun:
         ) as client:
             slot = server.slot
             monitor = LivePerformanceMonitor(
-                engine=self.plan.engine,
+                engine=plan.engine,
                 metrics_url=server.base_url + self.adapter.metrics_path,
                 session=client.session,
                 gpu_indices=list(slot.gpus) if slot is not None and not slot.virtual else [],
                 max_batch_total_tokens=self.adapter.kv_budget(
-                    server.logs, server.info, plan.preset.max_batch_total_tokens
+                    server.logs, server.info, plan.serving.preset.max_batch_total_tokens
                 ),
                 container=self._container_probe(server),
                 samples_path=self.results.performance_samples_path(plan.model.key, plan.preset.name),
                 run_id=self.run_id,
             )
-            model = DeploymentModel(client, self.adapter, plan.model.thinking)
+            model = DeploymentModel(client, self.adapter, plan.model.thinking, plan.model.stop_token_ids)
             try:
                 await monitor.start()
                 view.set_live_status(monitor.live_line)
@@ -310,10 +310,11 @@ class DeploymentRun:
             model=plan.model.key,
             model_id=plan.model.hub_id,
             preset=plan.preset.name,
-            engine=self.plan.engine,
+            engine=plan.engine,
             task=task,
             samples=samples,
             fingerprint=self._fingerprint(plan, server.image_id, task, samples),
+            serving=plan.serving.record(),
         )
         try:
             record = await evaluate_combination(
@@ -356,10 +357,18 @@ class DeploymentRun:
         view.note(f"{combo.key}: {asked} samples asked again at concurrency {concurrency}, {changed} changed")
 
 
-def spec_for(adapter: EngineAdapter, plan: Plan, deployment: DeploymentPlan, shards: int) -> Any:
-    """The deployment's launch spec for the port it is given."""
-    return lambda port: adapter.launch_spec(
-        deployment.model, deployment.preset, port=port, image=plan.image, shards=shards
+def spec_for(adapter: EngineAdapter, deployment: DeploymentPlan, shards: int) -> SpecFor:
+    """The deployment's launch spec for the ports it is leased: served as planned, launched to take the
+    requests its datasets send."""
+    return lambda ports: adapter.launch_spec(
+        deployment.model,
+        deployment.preset,
+        port=ports.http,
+        ports=ports,
+        image=deployment.image,
+        shards=shards,
+        needs=deployment.needs,
+        serving=deployment.serving,
     )
 
 

@@ -45,7 +45,8 @@ class HostFacts:
     probe: GpuProbe
     docker_info: dict[str, Any] | None = None
     docker_error: EvalClientError | None = None
-    image_env: dict[str, str] | None = None
+    image_env: dict[str, dict[str, str] | None] = field(default_factory=dict)
+    """Each engine image's environment (its CUDA requirement), None for one not pulled yet."""
     cache: Path = Path("~/.cache/huggingface")
     free_gb: float = 0.0
     cached: dict[str, float] = field(default_factory=dict)
@@ -67,7 +68,8 @@ def gather(plan: Plan, cache_option: Path | None) -> HostFacts:
     try:
         client = connect()
         facts.docker_info = dict(client.info())
-        facts.image_env = DockerEngine(client).image_env(_image_of(plan))
+        engine = DockerEngine(client)
+        facts.image_env = {image: engine.image_env(image) for image in _images(plan)}
         facts.in_container = own_container_id() is not None
         require_same_paths(client, {"model cache": cache})
     except EvalClientError as exc:
@@ -80,7 +82,8 @@ def gather(plan: Plan, cache_option: Path | None) -> HostFacts:
 
 def run_checks(plan: Plan, facts: HostFacts) -> list[Check]:
     """Every check, in the order a GPU host is set up."""
-    checks = [_docker(facts), _runtime(facts), _gpus(facts), _driver(facts), _image_cuda(plan, facts)]
+    checks = [_docker(facts), _runtime(facts), _gpus(facts), _driver(facts)]
+    checks += [_image_cuda(engine, image, facts) for engine, image in _engine_images(plan)]
     checks += _other_pins(plan, facts)
     checks += [_disk(plan, facts), _token(plan, facts), *_fit(plan, facts)]
     if facts.in_container:
@@ -146,10 +149,9 @@ def _driver(facts: HostFacts) -> Check:
     return Check("NVIDIA driver", True, f"driver {probe.driver_version}, supports CUDA up to {cuda}")
 
 
-def _image_cuda(plan: Plan, facts: HostFacts) -> Check:
-    image = _image_of(plan)
-    name = f"{plan.engine} image CUDA"
-    found = image_cuda(image, facts.image_env)
+def _image_cuda(engine: str, image: str, facts: HostFacts) -> Check:
+    name = f"{engine} image CUDA"
+    found = image_cuda(image, facts.image_env.get(image))
     if found is None:
         return Check(name, None, f"{image}: CUDA requirement unknown until the image is pulled")
     needed, source = found
@@ -160,7 +162,7 @@ def _image_cuda(plan: Plan, facts: HostFacts) -> Check:
         return Check(
             name, False, f"{image} needs CUDA {cuda_text(needed)} ({source}); no driver to run it", fix
         )
-    problem = cuda_problem(image, plan.engine, needed, facts.probe)
+    problem = cuda_problem(image, engine, needed, facts.probe)
     if problem is not None:
         return Check(name, False, problem.message, problem.hint or "")
     return Check(name, True, f"{image} needs CUDA {cuda_text(needed)}; the driver supports it")
@@ -171,7 +173,7 @@ def _other_pins(plan: Plan, facts: HostFacts) -> list[Check]:
     driver = facts.probe.cuda_driver_version
     lines = []
     for pin in PINS:
-        if pin.image == _image_of(plan):
+        if pin.image in _images(plan):
             continue
         verdict = "" if driver is None else (" runs here" if pin.cuda <= driver else " needs a newer driver")
         lines.append(f"{pin.image} (CUDA {pin.cuda_text}, driver {pin.min_driver}+){verdict}")
@@ -208,10 +210,9 @@ def _fit(plan: Plan, facts: HostFacts) -> list[Check]:
     gpus = gpus_of(facts.probe)
     if not gpus:
         return [Check("GPU fit", None, "not checked: no GPU")]
-    adapter = get_adapter(plan.engine)
     checks = []
     for gpu in gpus:
-        fits = [(d.key, deployment_fit(adapter, d, gpu)) for d in plan.deployments]
+        fits = [(d.key, deployment_fit(d, gpu)) for d in plan.started]
         failing = [f"{key} {fit.summary}" for key, fit in fits if not fit.runs]
         notes = sorted({note for _, fit in fits for note in fit.notes})
         if failing:
@@ -225,8 +226,14 @@ def _fit(plan: Plan, facts: HostFacts) -> list[Check]:
     return checks
 
 
-def _image_of(plan: Plan) -> str:
-    return plan.image or get_adapter(plan.engine).default_image
+def _engine_images(plan: Plan) -> list[tuple[str, str]]:
+    """(engine, image) of the run's own image and of every image a model is routed to, once each."""
+    main = (plan.engine, plan.image or get_adapter(plan.engine).default_image)
+    return list(dict.fromkeys((main, *plan.images)))
+
+
+def _images(plan: Plan) -> list[str]:
+    return [image for _, image in _engine_images(plan)]
 
 
 def _existing(path: Path) -> Path:

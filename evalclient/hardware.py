@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from evalclient.config import ModelSpec, Preset
 from evalclient.engines.base import Capability, EngineAdapter
+from evalclient.engines.registry import get_adapter
 from evalclient.monitor.nvml import GpuProbe
 from evalclient.planning import DeploymentPlan
 
@@ -80,12 +81,12 @@ def kv_cache_gb(model: ModelSpec, preset: Preset) -> float | None:
     return 2 * shape.layers * shape.kv_heads * shape.head_dim * dtype_bytes * tokens / 1e9
 
 
-def deployment_fit(adapter: EngineAdapter, deployment: DeploymentPlan, gpu: Gpu, shards: int = 1) -> Fit:
-    """The verdict for `deployment` served by `adapter`'s engine on `gpu` (as the engine would serve it), or
-    tensor-parallel on `shards` GPUs like it (the memory need is then per GPU)."""
-    preset, _ = adapter.honoured(deployment.model, deployment.preset)
-    reasons, notes = _fp8_verdict(adapter, preset, gpu)
-    weights = deployment.weights_gb(preset.quantize)
+def deployment_fit(deployment: DeploymentPlan, gpu: Gpu, shards: int = 1) -> Fit:
+    """The verdict for `deployment` on `gpu` as its engine serves it (the knobs it applies, the weights it
+    really loads), or tensor-parallel on `shards` GPUs like it (the memory need is then per GPU)."""
+    preset = deployment.serving.preset
+    reasons, notes = _fp8_verdict(get_adapter(deployment.engine), preset, gpu)
+    weights = deployment.weights_gb()
     kv = kv_cache_gb(deployment.model, preset)
     if kv is None:
         notes.append(f"{deployment.model.key}: no attention shape in models.yaml; KV cache not counted")

@@ -8,7 +8,7 @@ from rich.table import Table
 from evalclient.config import Config, ModelSpec, Preset
 from evalclient.engines import get_adapter
 from evalclient.monitor.nvml import GpuProbe
-from evalclient.planning import Plan
+from evalclient.planning import DeploymentPlan, Plan
 from evalclient.schedule import (
     MINUTES_PER_COMBINATION,
     STARTUP_MINUTES,
@@ -22,37 +22,33 @@ from evalclient.slots import GpuPool, Sizing, sweep_jobs
 def render_plan(
     plan: Plan, console: Console, pool: GpuPool, probe: GpuProbe | None = None, *, schedule: bool = True
 ) -> None:
-    """Deployments with their flags and GPUs, the schedule on the pool, the totals and the wall time (the
-    last two only with `schedule`: a cluster's are its own)."""
-    adapter = get_adapter(plan.engine)
-    sizings, jobs = sweep_jobs(adapter, plan.deployments, pool)
-    table = Table(title=f"plan: engine {plan.engine}, image {plan.image or adapter.default_image}")
-    for header in ("#", "model", "preset", "hub id", "datasets (samples)", "weights", "GPUs"):
+    """Deployments with their engine image, serving path and GPUs; the substitutions (knobs an engine does
+    not apply), routes and refusals; the schedule on the pool, the totals and the wall time (the last two only
+    with `schedule`: a cluster's are its own)."""
+    sizings, jobs = sweep_jobs(plan.deployments, pool)
+    main = plan.image or get_adapter(plan.engine).default_image
+    table = Table(title=f"plan: engine {plan.engine}, image {main}")
+    for header in ("#", "model", "preset", "engine (path)", "datasets (samples)", "weights", "GPUs"):
         table.add_column(header)
-    notes: list[str] = []
     fit_notes: list[str] = []
     for number, dep in enumerate(plan.deployments, 1):
-        sizing = sizings[dep.key]
-        spec = adapter.launch_spec(dep.model, dep.preset, port=0, image=plan.image, shards=sizing.shards or 1)
-        notes.extend(spec.substitutions)
-        if sizing.fit is not None:
+        sizing = sizings.get(dep.key)
+        if sizing is not None and sizing.fit is not None:
             fit_notes.extend(sizing.fit.notes)
         jobs_cell = ", ".join(f"{j.title}: {j.label}" for j in dep.datasets)
-        weights = dep.weights_gb(spec.quantize)
         table.add_row(
             str(number),
             dep.model.key,
             dep.preset.name,
-            dep.model.hub_id,
+            _engine_cell(dep, main),
             jobs_cell,
-            f"~{weights:.0f} GB",
-            _gpus_cell(sizing, pool),
+            f"~{dep.weights_gb():.0f} GB",
+            _gpus_cell(dep, sizing, pool),
         )
     console.print(table)
-    for note in dict.fromkeys(notes):
-        console.print(f"[yellow]substitution:[/yellow] {note}", soft_wrap=True)
+    _render_serving(plan, console)
     for note in plan.notes():
-        console.print(f"[yellow]samples:[/yellow] {note}", soft_wrap=True)
+        console.print(f"[yellow]datasets:[/yellow] {note}", soft_wrap=True)
     for note in dict.fromkeys(fit_notes):
         console.print(f"[yellow]GPU:[/yellow] {note}", soft_wrap=True, highlight=False)
     for sizing in sizings.values():
@@ -60,7 +56,7 @@ def render_plan(
             console.print(f"[red]✗[/red] {sizing.reason}", soft_wrap=True, highlight=False)
     unserved = _unserved(plan)
     if unserved:
-        console.print(f"[red]{plan.engine} cannot serve:[/red] {unserved}", soft_wrap=True)
+        console.print(f"[red]cannot serve:[/red] {unserved}", soft_wrap=True)
     if not schedule:
         return
     placements = simulate(jobs, max(len(pool.gpus), 1))
@@ -82,8 +78,38 @@ def render_plan(
     )
 
 
-def _gpus_cell(sizing: Sizing, pool: GpuPool) -> str:
-    if sizing.shards is None:
+def _engine_cell(dep: DeploymentPlan, main: str) -> str:
+    serving = dep.serving
+    image = "" if dep.image == main else f" [{dep.image}]"
+    return f"{serving.label}{image}"
+
+
+def _render_serving(plan: Plan, console: Console) -> None:
+    """Each route, substitution and refusal once, with how many deployments it concerns."""
+    lines: dict[str, int] = {}
+    for dep in plan.deployments:
+        serving = dep.serving
+        for kind, text in (
+            ("route", serving.route),
+            *(("substitution", note) for note in serving.substitutions),
+            ("refused" if not serving.starts else "expected to fail", serving.refusal),
+        ):
+            if text:
+                key = f"{kind}\x00{text}"
+                lines[key] = lines.get(key, 0) + 1
+    styles = {"route": "cyan", "substitution": "yellow", "refused": "red", "expected to fail": "yellow"}
+    for key, count in lines.items():
+        kind, text = key.split("\x00", 1)
+        times = f" ({count} deployments)" if count > 1 else ""
+        console.print(
+            f"[{styles[kind]}]{kind}:[/{styles[kind]}] {text}{times}", soft_wrap=True, highlight=False
+        )
+
+
+def _gpus_cell(dep: DeploymentPlan, sizing: Sizing | None, pool: GpuPool) -> str:
+    if not dep.serving.starts:
+        return "refused"
+    if sizing is None or sizing.shards is None:
         return "cannot run"
     if not pool.gpus:
         return "—"
@@ -123,11 +149,15 @@ def _pool_line(pool: GpuPool, probe: GpuProbe | None) -> str:
 
 
 def _unserved(plan: Plan) -> str:
-    """Datasets whose request kinds the engine cannot serve, with the kinds."""
-    kinds = get_adapter(plan.engine).request_kinds
-    names = dict.fromkeys(job.name for d in plan.deployments for job in d.datasets)
-    missing = {n: plan.deployments[0].job(n).spec.request_kinds - kinds for n in names}
-    return ", ".join(f"{n} ({', '.join(sorted(map(str, m)))})" for n, m in missing.items() if m)
+    """Datasets whose request kinds a deployment's engine cannot serve, with the engine and the kinds."""
+    missing: dict[str, None] = {}
+    for dep in plan.started:
+        kinds = get_adapter(dep.engine).request_kinds
+        for job in dep.datasets:
+            lacking = job.spec.request_kinds - kinds
+            if lacking:
+                missing[f"{job.name} on {dep.engine} ({', '.join(sorted(map(str, lacking)))})"] = None
+    return ", ".join(missing)
 
 
 def _samples(count: int | None) -> str:
@@ -164,10 +194,16 @@ def render_preset(preset: Preset, model: ModelSpec, engine: str, console: Consol
     console.print(f"[bold]{preset.name}[/bold]: {preset.description}")
     for key, value in preset.model_dump(exclude={"name", "description"}).items():
         console.print(f"  {key}: {value}")
-    spec = get_adapter(engine).launch_spec(model, preset, port=8080)
-    console.print(f"{engine} flags for {model.key}: {spec.command_line}", soft_wrap=True, highlight=False)
+    adapter = get_adapter(engine)
+    serving = adapter.serving(model, preset)
+    console.print(f"{model.key} on {serving.label}", highlight=False)
+    if serving.refusal is not None:
+        console.print(f"[red]refused:[/red] {serving.refusal}", soft_wrap=True, highlight=False)
+        return
+    spec = adapter.launch_spec(model, preset, port=8080, serving=serving)
+    console.print(f"flags: {spec.command_line}", soft_wrap=True, highlight=False)
     for note in spec.substitutions:
-        console.print(f"[yellow]substitution:[/yellow] {note}", soft_wrap=True)
+        console.print(f"[yellow]substitution:[/yellow] {note}", soft_wrap=True, highlight=False)
 
 
 def render_datasets(console: Console) -> None:

@@ -6,11 +6,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from evalclient.config import Config, ModelSpec, Preset
+from evalclient.config import Config, EngineChoice, ModelSpec, Preset
+from evalclient.engines.base import RequestNeeds
+from evalclient.engines.serving import Serving, serving_of
 from evalclient.errors import UsageError
 
 if TYPE_CHECKING:
-    from evalclient.tasks.base import TaskSpec
+    from evalclient.tasks.base import TaskOptions, TaskSpec
 
 DEFAULT_SAMPLES = 150
 SEED_MINUTES_PER_COMBINATION = 1.5  # the seed plan's own estimate (6 h for 216 combinations)
@@ -63,22 +65,40 @@ class DatasetJob:
 
 @dataclass(frozen=True)
 class DeploymentPlan:
-    """One container: a model served with a preset, and the datasets it answers."""
+    """One container: a model served with a preset by an engine image, and the datasets it answers."""
 
     model: ModelSpec
     preset: Preset
     datasets: tuple[DatasetJob, ...]
+    serving: Serving
 
     @property
     def key(self) -> str:
         return f"{self.model.key}_{self.preset.name}"
 
+    @property
+    def engine(self) -> str:
+        return self.serving.engine
+
+    @property
+    def image(self) -> str:
+        return self.serving.image
+
+    @property
+    def needs(self) -> RequestNeeds:
+        """The most stop sequences any of its datasets' requests send (the engine is launched to take
+        them)."""
+        samplings = [job.task.sampling for job in self.datasets if job.task is not None]
+        stops = [len(sampling.stop) for sampling in samplings if sampling is not None]
+        return RequestNeeds(stop_sequences=max(stops, default=0))
+
     def job(self, name: str) -> DatasetJob:
         return next(job for job in self.datasets if job.name == name)
 
-    def weights_gb(self, quantize: str | None) -> float:
-        """Approximate weight memory (GB) at the precision served (the engine's, where it substituted)."""
-        return self.model.params_b * _BYTES_PER_PARAM.get(quantize, 2.0)
+    def weights_gb(self) -> float:
+        """Approximate weight memory (GB) at the precision the engine really serves (unquantized where the
+        quantization is not applied on its serving path)."""
+        return self.model.params_b * _BYTES_PER_PARAM.get(self.serving.preset.quantize, 2.0)
 
 
 @dataclass(frozen=True)
@@ -88,6 +108,16 @@ class Plan:
     engine: str
     image: str | None
     deployments: tuple[DeploymentPlan, ...]
+
+    @property
+    def started(self) -> tuple[DeploymentPlan, ...]:
+        """The deployments that will be started: not refused by the capability table."""
+        return tuple(d for d in self.deployments if d.serving.starts)
+
+    @property
+    def images(self) -> tuple[tuple[str, str], ...]:
+        """(engine, image) of every deployment that starts, once each, in plan order."""
+        return tuple(dict.fromkeys((d.engine, d.image) for d in self.started))
 
     @property
     def combinations(self) -> int:
@@ -100,13 +130,9 @@ class Plan:
         return None if any(c is None for c in counts) else sum(c for c in counts if c is not None)
 
     def notes(self) -> list[str]:
-        """The sample-count notes of the plan, once per dataset."""
-        seen: dict[str, str] = {}
-        for deployment in self.deployments:
-            for job in deployment.datasets:
-                if job.note:
-                    seen.setdefault(job.name, job.note)
-        return list(seen.values())
+        """The datasets' notes (sample counts, modes chosen for an engine), each once."""
+        notes = (job.note for deployment in self.deployments for job in deployment.datasets)
+        return list(dict.fromkeys(note for note in notes if note))
 
     def estimated_minutes(self) -> float:
         return self.combinations * SEED_MINUTES_PER_COMBINATION
@@ -139,21 +165,119 @@ def build_plan(
     engine: str,
     image: str | None,
     mc_mode: str = "auto",
+    routes: Mapping[str, EngineChoice] | None = None,
+    auto_route: bool = True,
+    endpoint: str | None = None,
 ) -> Plan:
     """Deployments in model-major order, each with every selected dataset (selectors may carry options:
-    `mmlu:0shot`), each task configured for the engine."""
+    `mmlu:0shot`), each served as the capability table says by the engine image that serves its model:
+    `routes` (sweep.yaml's engine.models) first, else `engine`/`image`, else, with `auto_route` where that
+    pinned image cannot start the model, another pinned image of the same engine that can. With `endpoint`
+    (a server already running) the table's verdicts are only expected: the server is used as it runs."""
     from evalclient.engines import get_adapter
-    from evalclient.tasks.options import configured_task, parse_selector
+
+    parsed = [_parse(selector) for selector in datasets]
+    names = [name for name, _ in parsed]
+    twice = next((n for n in names if names.count(n) > 1), None)
+    if twice is not None:
+        raise UsageError(f"{twice} is selected twice", "run one variant of a dataset per results folder")
+    jobs_for: dict[tuple[str, int | None], tuple[DatasetJob, ...]] = {}
+    deployments = []
+    for m in models:
+        model = config.model(m)
+        for p in presets:
+            serving = serve(
+                model,
+                config.preset(p),
+                engine,
+                image or get_adapter(engine).default_image,
+                routes=routes or {},
+                auto_route=auto_route,
+            )
+            if endpoint is not None:
+                serving = _as_running(serving, endpoint)
+            caps = serving.capabilities
+            calls = None if caps is None else caps.limits.tool_calls_per_turn
+            key = (serving.engine, calls)
+            if key not in jobs_for:
+                jobs_for[key] = _jobs(config, parsed, samples, serving.engine, calls, mc_mode)
+            deployments.append(DeploymentPlan(model, config.preset(p), jobs_for[key], serving))
+    return Plan(engine=engine, image=image, deployments=tuple(deployments))
+
+
+def routes_for(config: Config, engine: str, image: str | None) -> Mapping[str, EngineChoice]:
+    """sweep.yaml's per-model engines, which apply while a run keeps the sweep's engine and no other image
+    was asked for."""
+    return config.sweep.engine.models if engine == config.sweep.engine.kind and not image else {}
+
+
+def serve(
+    model: ModelSpec,
+    preset: Preset,
+    engine: str,
+    image: str,
+    *,
+    routes: Mapping[str, EngineChoice],
+    auto_route: bool,
+) -> Serving:
+    """How `model` is served: by its route where it has one, else by `image`; where that pinned image cannot
+    start it and `auto_route`, by the first pinned image of the engine that can."""
+    from evalclient.engines import get_adapter
+    from evalclient.engines.pins import pins_of
+
+    choice = routes.get(model.key)
+    if choice is not None:
+        routed = choice.image or get_adapter(choice.kind).default_image
+        why = f"sweep.yaml engine.models routes {model.key} to {choice.kind} ({routed})"
+        return serving_of(model, preset, choice.kind, routed, route=why)
+    serving = serving_of(model, preset, engine, image)
+    if serving.refusal is None or serving.assumed or not auto_route:
+        return serving
+    for pin in pins_of(engine):
+        other = serving_of(model, preset, engine, pin.image)
+        if pin.image != image and other.refusal is None:
+            why = f"{serving.refusal}; served by {pin.image} instead, the pinned {engine} image that can"
+            return replace(other, route=why)
+    return serving
+
+
+def _as_running(serving: Serving, endpoint: str) -> Serving:
+    """A server already running at `endpoint`: what the table says of its engine is expected, not enforced."""
+    refusal = serving.refusal and f"{serving.refusal}; the server at {endpoint} is used as it runs"
+    return replace(serving, assumed=True, refusal=refusal)
+
+
+def _parse(selector: str) -> tuple[str, TaskOptions]:
+    from evalclient.tasks.options import parse_selector
+
+    return parse_selector(selector)
+
+
+def _jobs(
+    config: Config,
+    parsed: Sequence[tuple[str, TaskOptions]],
+    samples: int | str | None,
+    engine: str,
+    tool_calls_per_turn: int | None,
+    mc_mode: str,
+) -> tuple[DatasetJob, ...]:
+    """The datasets as they run on `engine` (its request kinds, the tool calls it returns per turn)."""
+    from evalclient.engines import get_adapter
+    from evalclient.tasks.options import configured_for_engine
 
     kinds = get_adapter(engine).request_kinds
-    jobs: list[DatasetJob] = []
-    for selector in datasets:
-        name, options = parse_selector(selector)
-        if any(job.name == name for job in jobs):
-            raise UsageError(f"{name} is selected twice", "run one variant of a dataset per results folder")
-        task = configured_task(name, options, engine_kinds=kinds, mc_mode=mc_mode)
-        jobs.append(replace(samples_for(name, samples, config.sweep.datasets), task=task))
-    deployments = tuple(
-        DeploymentPlan(config.model(m), config.preset(p), tuple(jobs)) for m in models for p in presets
-    )
-    return Plan(engine=engine, image=image, deployments=deployments)
+    jobs = []
+    for name, options in parsed:
+        task, note = configured_for_engine(
+            name,
+            options,
+            engine=engine,
+            engine_kinds=kinds,
+            tool_calls_per_turn=tool_calls_per_turn,
+            mc_mode=mc_mode,
+        )
+        job = replace(samples_for(name, samples, config.sweep.datasets), task=task)
+        if note is not None:
+            job = replace(job, note=f"{job.note}; {note}" if job.note else note)
+        jobs.append(job)
+    return tuple(jobs)

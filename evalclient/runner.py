@@ -30,10 +30,12 @@ from evalclient.deployment_run import DeploymentRun, RunContext
 from evalclient.engines import get_adapter
 from evalclient.engines.docker import DockerEngine
 from evalclient.engines.local import LocalSimulatorEngine
+from evalclient.errors import GPUUnavailableError
 from evalclient.hardware import Gpu
 from evalclient.logs import run_logging
 from evalclient.model_cache import model_dir
 from evalclient.monitor import probe_gpus
+from evalclient.monitor.nvml import GpuProbe
 from evalclient.planning import DeploymentPlan, Plan
 from evalclient.preflight import require_image_cuda
 from evalclient.results import ResultsOrganizer
@@ -60,10 +62,11 @@ class RunSummary:
         return [o for o in self.outcomes if o.status in ("partial", "failed")]
 
 
-def make_provider(options: RunOptions, results: ResultsOrganizer, health_path: str) -> Provider:
-    """An endpoint, local simulator processes, or Docker containers, as the options say."""
+def make_provider(options: RunOptions, results: ResultsOrganizer, engine_kind: str) -> Provider:
+    """An endpoint (spoken to as `engine_kind`), local simulator processes, or Docker containers."""
     if options.endpoint:
-        return EndpointProvider(options.endpoint, health_path)
+        adapter = get_adapter(engine_kind)
+        return EndpointProvider(options.endpoint, adapter.health_path, adapter.info_paths)
     engine = LocalSimulatorEngine() if options.local_simulator else DockerEngine()
     return ContainerProvider(
         engine,
@@ -96,8 +99,7 @@ class EvaluationRunner:
         )
         self.view = view or SweepView(enabled=False)
         self.summary = RunSummary(self.run_id)
-        self.adapter = get_adapter(plan.engine)
-        self.provider = provider or make_provider(options, self.results, self.adapter.health_path)
+        self.provider = provider or make_provider(options, self.results, plan.engine)
         self.sandbox = choose_sandbox(config.sweep.sandbox, run_id=self.run_id)
         self.pool = GpuPool()
         self.sizing: dict[str, Sizing] = {}
@@ -128,18 +130,39 @@ class EvaluationRunner:
         if not isinstance(engine, DockerEngine):  # simulator processes: the GPUs only name the slots
             return GpuPool(tuple(Gpu(i, "unknown", None, None) for i in self.options.gpus), virtual=True)
         probe = probe_gpus()
-        image = self.plan.image or self.adapter.default_image
-        require_image_cuda(image, self.plan.engine, probe, engine.image_env(image))
+        self._require_cuda(probe, engine)
         return real_pool(self.options.gpus, probe)
 
+    def _require_cuda(self, probe: GpuProbe, engine: DockerEngine) -> None:
+        """Stop when the run's image needs a newer CUDA than the driver; an image a model is routed to that
+        does fails only that model's deployments."""
+        main = self.plan.image or get_adapter(self.plan.engine).default_image
+        require_image_cuda(main, self.plan.engine, probe, engine.image_env(main))
+        for kind, image in self.plan.images:
+            try:
+                require_image_cuda(image, kind, probe, engine.image_env(image))
+            except GPUUnavailableError as exc:
+                for deployment in self.plan.deployments:
+                    if deployment.image == image:
+                        self.unfit[deployment.key] = f"{deployment.key}: {exc}; nothing was started"
+                        self.view.warn(f"[yellow]{self.unfit[deployment.key]}")
+
     def size(self, pool: GpuPool) -> None:
-        """Give each deployment its number of GPUs of `pool`; note the ones that cannot run on it."""
+        """Give each deployment its number of GPUs of `pool`; note the ones that cannot run on it, and the
+        ones their engine image cannot start (the capability table's refusals)."""
         self.pool = pool
-        self.sizing, _ = sweep_jobs(self.adapter, self.plan.deployments, pool)
+        self.sizing, _ = sweep_jobs(self.plan.deployments, pool)
+        known = set(self.unfit)
+        for deployment in self.plan.deployments:
+            refusal = deployment.serving.refusal
+            if not deployment.serving.starts and refusal is not None:
+                self.unfit.setdefault(deployment.key, f"{deployment.key}: {refusal}; nothing was started")
         for key, sizing in self.sizing.items():
             if sizing.reason is not None:
-                self.unfit[key] = f"{sizing.reason}; nothing was started"
-                self.view.warn(f"[yellow]{self.unfit[key]}")
+                self.unfit.setdefault(key, f"{sizing.reason}; nothing was started")
+        for key, reason in self.unfit.items():
+            if key not in known:
+                self.view.warn(f"[yellow]{reason}")
 
     async def run(self) -> RunSummary:
         """Run every deployment on its slot; one failing deployment or dataset never stops the others."""
@@ -170,9 +193,7 @@ class EvaluationRunner:
         if not self.sizing:
             self.size(self.pool)
         by_key = self._fail_unfit()
-        _, jobs = sweep_jobs(
-            self.adapter, [d for d in self.plan.deployments if d.key not in self.unfit], self.pool
-        )
+        _, jobs = sweep_jobs([d for d in self.plan.deployments if d.key not in self.unfit], self.pool)
         scheduler = Scheduler(jobs, max(len(self.pool.gpus), 1))
         events: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         self._events = events
@@ -183,7 +204,6 @@ class EvaluationRunner:
             self.run_id,
             self.results,
             self.datasets,
-            self.adapter,
             self.provider,
             self.sandbox,
         )
@@ -273,7 +293,7 @@ class EvaluationRunner:
             "status": "running",
             "backend": self.options.backend,
             "engine": self.plan.engine,
-            "image": self.plan.image or self.adapter.default_image,
+            "image": self.plan.image or get_adapter(self.plan.engine).default_image,
             "endpoint": self.options.endpoint,
             "config_dir": str(self.config.directory),
             "gpus": {"ids": list(self.pool.ids), "virtual": self.pool.virtual},
@@ -283,6 +303,7 @@ class EvaluationRunner:
                     "preset": d.preset.name,
                     "datasets": {j.name: j.samples for j in d.datasets},
                     "gpus_needed": self._shards(d.key) if d.key not in self.unfit else None,
+                    **d.serving.record(),
                 }
                 for d in self.plan.deployments
             ],

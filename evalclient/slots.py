@@ -13,7 +13,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from evalclient.engines.base import EngineAdapter
 from evalclient.errors import UsageError
 from evalclient.hardware import Fit, Gpu, deployment_fit, gpus_of
 from evalclient.monitor.nvml import GpuProbe
@@ -110,9 +109,9 @@ class Sizing:
         return self.shards is not None
 
 
-def shard_counts(adapter: EngineAdapter, deployment: DeploymentPlan, available: int) -> list[int]:
+def shard_counts(deployment: DeploymentPlan, available: int) -> list[int]:
     """The tensor-parallel degrees the engine can serve the model at, up to `available` GPUs."""
-    most = adapter.max_shards(deployment.model) or max(SHARD_COUNTS)
+    most = max(SHARD_COUNTS) if deployment.serving.shardable else 1
     shape = deployment.model.attention
     counts = []
     for n in SHARD_COUNTS:
@@ -126,14 +125,14 @@ def shard_counts(adapter: EngineAdapter, deployment: DeploymentPlan, available: 
     return counts
 
 
-def size_deployment(adapter: EngineAdapter, deployment: DeploymentPlan, pool: GpuPool) -> Sizing:
+def size_deployment(deployment: DeploymentPlan, pool: GpuPool) -> Sizing:
     """The fewest GPUs of the pool the deployment fits on (tensor-parallel above one)."""
     gpu = pool.reference
     if gpu is None:
         return Sizing(deployment, 1)
     fit: Fit | None = None
-    for shards in shard_counts(adapter, deployment, len(pool.gpus)):
-        fit = deployment_fit(adapter, deployment, gpu, shards)
+    for shards in shard_counts(deployment, len(pool.gpus)):
+        fit = deployment_fit(deployment, gpu, shards)
         if fit.runs:
             return Sizing(deployment, shards, fit)
         if len(fit.reasons) > int(fit.memory_short):  # fp8 support: more GPUs of this kind do not help
@@ -143,37 +142,37 @@ def size_deployment(adapter: EngineAdapter, deployment: DeploymentPlan, pool: Gp
             f"{deployment.key}: no tensor-parallel degree up to {len(pool.gpus)} divides its attention heads"
         )
         return Sizing(deployment, None, None, reason)
-    return Sizing(deployment, None, fit, f"{deployment.key} {fit.summary}{_more(adapter, deployment, pool)}")
+    return Sizing(deployment, None, fit, f"{deployment.key} {fit.summary}{_more(deployment, pool)}")
 
 
-def _more(adapter: EngineAdapter, deployment: DeploymentPlan, pool: GpuPool) -> str:
+def _more(deployment: DeploymentPlan, pool: GpuPool) -> str:
     """How many GPUs like these it would need, when more than the pool has."""
     gpu = pool.reference
     if gpu is None:
         return ""
-    for shards in shard_counts(adapter, deployment, max(SHARD_COUNTS)):
-        if shards > len(pool.gpus) and deployment_fit(adapter, deployment, gpu, shards).runs:
+    for shards in shard_counts(deployment, max(SHARD_COUNTS)):
+        if shards > len(pool.gpus) and deployment_fit(deployment, gpu, shards).runs:
             return f" (it needs {shards} GPUs like it, {len(pool.gpus)} given)"
-    if adapter.max_shards(deployment.model) == 1 and len(pool.gpus) > 1:
-        return f" ({adapter.kind} cannot shard {deployment.model.hub_id} over several GPUs)"
+    if not deployment.serving.shardable and len(pool.gpus) > 1:
+        return f" ({deployment.engine} cannot shard {deployment.model.hub_id} over several GPUs)"
     return ""
 
 
-def sweep_jobs(
-    adapter: EngineAdapter, deployments: Iterable[DeploymentPlan], pool: GpuPool
-) -> tuple[dict[str, Sizing], list[Job]]:
-    """Each deployment sized on the pool, and the schedulable ones as jobs with their estimates."""
+def sweep_jobs(deployments: Iterable[DeploymentPlan], pool: GpuPool) -> tuple[dict[str, Sizing], list[Job]]:
+    """Each deployment that starts sized on the pool, and the schedulable ones as jobs with their estimates
+    (a deployment its engine refuses is not sized: it never runs)."""
     sizings: dict[str, Sizing] = {}
     jobs: list[Job] = []
     for deployment in deployments:
-        sizing = size_deployment(adapter, deployment, pool)
+        if not deployment.serving.starts:
+            continue
+        sizing = size_deployment(deployment, pool)
         sizings[deployment.key] = sizing
         if sizing.shards is None:
             continue
-        preset, _ = adapter.honoured(deployment.model, deployment.preset)
         minutes = estimate_minutes(
             [job.samples for job in deployment.datasets],
-            deployment.weights_gb(preset.quantize),
+            deployment.weights_gb(),
             sizing.shards,
         )
         jobs.append(Job(deployment.key, sizing.shards, minutes, deployment.model.key))

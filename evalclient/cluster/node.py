@@ -33,7 +33,6 @@ from evalclient.cluster.samples import LoadedSamples
 from evalclient.cluster.tree_sync import FileOp, TreeMirror
 from evalclient.config import Config
 from evalclient.deployment_run import DeploymentRun, RunContext
-from evalclient.engines import get_adapter
 from evalclient.errors import first_line
 from evalclient.logs import run_logging
 from evalclient.model_cache import model_dir
@@ -154,9 +153,8 @@ class NodeDeployment:
         reporter: ForwardingReporter,
         download: _DownloadLock,
     ) -> None:
-        adapter = get_adapter(job.plan.engine)
         results = ResultsOrganizer(options.output)
-        provider = make_provider(options, results, adapter.health_path)
+        provider = make_provider(options, results, job.deployment.engine)
         try:
             await asyncio.to_thread(provider.prepare)
         except Exception as exc:  # the node's fault, not the deployment's: the driver places it elsewhere
@@ -172,7 +170,6 @@ class NodeDeployment:
             job.run_id,
             results,
             job.samples,
-            adapter,
             provider,
             choose_sandbox(job.config.sweep.sandbox, run_id=job.run_id),
         )

@@ -6,7 +6,6 @@ from rich.console import Console
 from rich.table import Table
 
 from evalclient.cluster.ray_cluster import ClusterNode, sizing_pool
-from evalclient.engines import get_adapter
 from evalclient.plan_view import _duration, render_plan
 from evalclient.planning import Plan
 from evalclient.schedule import makespan, simulate
@@ -18,7 +17,6 @@ def render_cluster_plan(plan: Plan, console: Console, nodes: list[ClusterNode]) 
     why it cannot run there."""
     pool = sizing_pool(nodes)
     render_plan(plan, console, pool, schedule=False)
-    adapter = get_adapter(plan.engine)
     table = Table(title=f"placement on the Ray cluster ({len(nodes)} nodes)")
     table.add_column("deployment")
     for node in nodes:
@@ -29,11 +27,14 @@ def render_cluster_plan(plan: Plan, console: Console, nodes: list[ClusterNode]) 
             if not node.gpu_count:
                 cells.append("—")
                 continue
-            sizing = size_deployment(adapter, deployment, node.pool)
+            sizing = size_deployment(deployment, node.pool) if deployment.serving.starts else None
+            if sizing is None:
+                cells.append("refused")
+                continue
             cells.append(f"{sizing.shards} GPU(s)" if sizing.shards else "cannot run")
         table.add_row(deployment.key, *cells)
     console.print(table)
-    _, jobs = sweep_jobs(adapter, plan.deployments, pool)
+    _, jobs = sweep_jobs(plan.deployments, pool)
     total = sum(node.gpu_count for node in nodes)
     wall = makespan(simulate(jobs, max(total, 1)))
     sequential = sum(job.minutes for job in jobs)

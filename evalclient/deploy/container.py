@@ -25,6 +25,7 @@ from evalclient.deploy.endpoint import fetch_info
 from evalclient.deploy.host_paths import require_same_paths
 from evalclient.deploy.ownership import owner_labels
 from evalclient.deploy.ports import PortLease
+from evalclient.engines.base import Ports
 from evalclient.engines.docker import ContainerEngine, ContainerState, DockerEngine, RunningContainer
 from evalclient.errors import EngineError
 from evalclient.planning import DeploymentPlan
@@ -91,8 +92,8 @@ class ContainerProvider:
         if slot is not None:
             labels["evalclient.gpus"] = slot.label
         tell = stage or (lambda text: None)
-        with PortLease() as lease:
-            spec = spec_for(lease.port)
+        with PortLease(count=3) as lease:
+            spec = spec_for(Ports(*lease.ports))
             if await asyncio.to_thread(self.engine.image_id, spec.image) is None:
                 tell(f"pulling {spec.image}")
             await _in_daemon_thread(self.engine.ensure_image, spec.image)
@@ -124,7 +125,7 @@ class ContainerProvider:
     async def _ready(self, container: RunningContainer) -> Deployment:
         ready_s = await wait_ready(self.engine, container, timeout_s=self.ready_timeout_s)
         log.info("%s ready after %.1f s", container.name, ready_s)
-        info = await fetch_info(container.spec.base_url)
+        info = await fetch_info(container.spec.base_url, container.spec.info_paths)
         logs = await asyncio.to_thread(self.engine.logs, container.id)
         return Deployment(container.spec.base_url, container, ready_s, info, logs)
 

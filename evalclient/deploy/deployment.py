@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from evalclient.engines.base import LaunchSpec
+from evalclient.engines.base import LaunchSpec, Ports
 from evalclient.engines.docker import RunningContainer
 from evalclient.planning import DeploymentPlan
 from evalclient.slots import Slot
@@ -71,8 +71,8 @@ class Deployment:
         return record
 
 
-SpecFor = Callable[[int], LaunchSpec]
-"""The launch spec of a deployment for the port it was given."""
+SpecFor = Callable[[Ports], LaunchSpec]
+"""The launch spec of a deployment for the ports it was leased."""
 Stage = Callable[[str], None]
 """Told what a deployment is doing while it starts ("pulling image", "loading weights")."""
 

@@ -22,9 +22,12 @@ from evalclient.slots import Slot
 class EndpointProvider:
     """Every deployment is the one server at `url`."""
 
-    def __init__(self, url: str, health_path: str = "/health") -> None:
+    def __init__(
+        self, url: str, health_path: str = "/health", info_paths: tuple[str, ...] = ("/info", "/v1/models")
+    ) -> None:
         self.url = url.rstrip("/")
         self.health_path = health_path
+        self.info_paths = info_paths
 
     def prepare(self) -> None:
         return None
@@ -48,7 +51,7 @@ class EndpointProvider:
                 f"the endpoint {self.url} does not answer {self.health_path}",
                 "check that the server runs and the URL is right",
             )
-        yield Deployment(self.url, info=await fetch_info(self.url))
+        yield Deployment(self.url, info=await fetch_info(self.url, self.info_paths))
 
 
 async def answers(url: str) -> bool:
@@ -63,11 +66,12 @@ async def answers(url: str) -> bool:
         return False
 
 
-async def fetch_info(base_url: str) -> dict[str, Any]:
-    """The server's self-description: TGI /info, else the OpenAI /v1/models list; {} if neither answers."""
+async def fetch_info(base_url: str, paths: tuple[str, ...] = ("/info", "/v1/models")) -> dict[str, Any]:
+    """The server's self-description from the first of its engine's info endpoints that answers (TGI /info,
+    SGLang /server_info then the deprecated /get_server_info, vLLM /v1/models); {} if none does."""
     timeout = aiohttp.ClientTimeout(total=10)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        for path in ("/info", "/v1/models"):
+        for path in paths:
             try:
                 async with session.get(base_url + path) as response:
                     if response.status == 200:

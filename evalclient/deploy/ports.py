@@ -1,8 +1,9 @@
 """Ports for servers on the host network, leased without a check-then-use race between evalclient runs.
 
-A lease holds an exclusive lock on `<tmp>/evalclient-ports/<port>.lock` for as long as the deployment lives,
-and the port is free when leased; another evalclient process (or another deployment of this one) cannot
-lease it meanwhile. The lock goes with the process, so a killed suite leaves no stale lease.
+A lease holds an exclusive lock on `<tmp>/evalclient-ports/<port>.lock` for each of its ports for as long as
+the deployment lives, and each port is free when leased; another evalclient process (or another deployment
+of this one) cannot lease it meanwhile. The locks go with the process, so a killed suite leaves no stale
+lease. A deployment leases its HTTP port and the ones its engine binds besides (engines/base.py `Ports`).
 """
 
 from __future__ import annotations
@@ -20,16 +21,30 @@ _ATTEMPTS = 50
 
 
 class PortLease:
-    """`with PortLease() as lease:` a free loopback port reserved for this process (`lease.port`)."""
+    """`with PortLease(count=3) as lease:` free loopback ports reserved for this process (`lease.ports`;
+    `lease.port` is the first)."""
 
-    def __init__(self, host: str = "127.0.0.1", lock_dir: Path | None = None) -> None:
+    def __init__(self, host: str = "127.0.0.1", lock_dir: Path | None = None, count: int = 1) -> None:
         self.host = host
         self.lock_dir = lock_dir or Path(tempfile.gettempdir()) / "evalclient-ports"
-        self.port = 0
-        self._fd: int | None = None
+        self.count = count
+        self.ports: tuple[int, ...] = ()
+        self._fds: list[int] = []
+
+    @property
+    def port(self) -> int:
+        return self.ports[0] if self.ports else 0
 
     def __enter__(self) -> PortLease:
         self.lock_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.ports = tuple(self._lease_one() for _ in range(self.count))
+        except BaseException:
+            self._release()
+            raise
+        return self
+
+    def _lease_one(self) -> int:
         for _ in range(_ATTEMPTS):
             port = _unused_port(self.host)
             fd = os.open(self.lock_dir / f"{port}.lock", os.O_CREAT | os.O_RDWR, 0o666)
@@ -38,18 +53,21 @@ class PortLease:
             except OSError:
                 os.close(fd)
                 continue
-            if _bindable(self.host, port):  # still free now that it is ours
-                self.port, self._fd = port, fd
-                return self
+            if port not in self.ports and _bindable(self.host, port):  # still free now that it is ours
+                self._fds.append(fd)
+                return port
             os.close(fd)
         raise EnvironmentProblem(f"no free port on {self.host} after {_ATTEMPTS} tries", "free some ports")
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        self._release()
+
+    def _release(self) -> None:
+        for fd in self._fds:
+            os.close(fd)
+        self._fds = []
 
 
 def _unused_port(host: str) -> int:

@@ -1,15 +1,17 @@
-"""The engine adapter interface: preset knobs → launcher flags, ports, health and metrics paths."""
+"""The engine adapter interface: a preset as served (engines/serving.py) → launcher flags, ports, limits."""
 
 from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from evalclient.client.protocols import Protocol
 from evalclient.client.requests import ChatRequest, RequestKind
 from evalclient.config import ModelSpec, Preset
+from evalclient.engines.capabilities import EngineCapabilities
+from evalclient.engines.serving import Serving, capabilities_for, serving_of
 from evalclient.monitor.server_metrics import ServerMetricNames
 
 _FORWARDED_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE")
@@ -30,6 +32,24 @@ class Fp8Support:
 
 
 @dataclass(frozen=True)
+class RequestNeeds:
+    """What the selected tasks' requests ask of a server: stop sequences and top logprobs per request."""
+
+    stop_sequences: int = 0
+    top_logprobs: int = 0
+
+
+@dataclass(frozen=True)
+class Ports:
+    """The host-network ports one deployment was leased: its HTTP port, and the ones an engine binds besides
+    (a Prometheus listener, the shards' rendezvous); 0 where none was leased (plans, fingerprints)."""
+
+    http: int
+    metrics: int = 0
+    rendezvous: int = 0
+
+
+@dataclass(frozen=True)
 class LaunchSpec:
     """Everything needed to start one inference container, and the record of how it was derived."""
 
@@ -41,11 +61,16 @@ class LaunchSpec:
     entrypoint: tuple[str, ...] | None = None
     environment: dict[str, str] = field(default_factory=dict)
     cache_mount: str = "/data"
-    shm_size: str = "1g"
+    shm_size: str | None = "1g"
+    ipc_host: bool = False
     health_path: str = "/health"
     metrics_path: str = "/metrics"
+    info_paths: tuple[str, ...] = ("/info", "/v1/models")
     substitutions: tuple[str, ...] = ()
     quantize: str | None = None
+    serving: Serving | None = None
+    answer_args: tuple[str, ...] | None = None
+    """The flags that shape the answers (not ports or request limits): what a fingerprint covers."""
 
     @property
     def base_url(self) -> str:
@@ -55,6 +80,10 @@ class LaunchSpec:
     def command_line(self) -> str:
         """The exact command the container runs, for provenance."""
         return " ".join((*(self.entrypoint or ()), *self.args))
+
+    @property
+    def fingerprint_args(self) -> tuple[str, ...]:
+        return self.args if self.answer_args is None else self.answer_args
 
 
 class EngineAdapter(ABC):
@@ -80,9 +109,26 @@ class EngineAdapter(ABC):
     def request_kinds(self) -> frozenset[RequestKind]:
         return frozenset(self.protocols())
 
+    @property
+    def capabilities(self) -> EngineCapabilities | None:
+        """The capability table's entry for the engine's default pin."""
+        return capabilities_for(self.kind, self.default_image)[0]
+
+    @property
+    def info_paths(self) -> tuple[str, ...]:
+        caps = self.capabilities
+        return ("/info", "/v1/models") if caps is None else caps.container.info_paths
+
     @abstractmethod
     def apply_thinking(self, request: ChatRequest, mode: str) -> ChatRequest:
         """The request with the model's thinking mode ("enabled", "disabled", "none") switched."""
+
+    def apply_stop_tokens(self, request: ChatRequest, token_ids: tuple[int, ...]) -> ChatRequest:
+        """The request with the model's end-of-turn token ids (models.yaml `stop_token_ids`), where the engine
+        takes them (vLLM and SGLang: `stop_token_ids`); unchanged where it does not."""
+        if not token_ids:
+            return request
+        return replace(request, extra_body={**request.extra_body, "stop_token_ids": list(token_ids)})
 
     def server_concurrency(self, info: dict[str, Any], preset: Preset) -> int:
         """How many requests the server takes at once: what it reports, else the preset's limit."""
@@ -100,40 +146,69 @@ class EngineAdapter(ABC):
                 return reported
         return configured
 
+    def serving(self, model: ModelSpec, preset: Preset, image: str | None = None) -> Serving:
+        """How this engine's image (its pin by default) serves `model` with `preset`."""
+        return serving_of(model, preset, self.kind, image or self.default_image)
+
     def launch_spec(
-        self, model: ModelSpec, preset: Preset, *, port: int, image: str | None = None, shards: int = 1
+        self,
+        model: ModelSpec,
+        preset: Preset,
+        *,
+        port: int,
+        image: str | None = None,
+        shards: int = 1,
+        needs: RequestNeeds = RequestNeeds(),
+        ports: Ports | None = None,
+        serving: Serving | None = None,
     ) -> LaunchSpec:
-        """Map the preset to this engine's flags (tensor-parallel over `shards` GPUs when above 1); knobs it
-        cannot honour become recorded substitutions."""
-        effective, substitutions = self.honoured(model, preset)
-        args = self.launch_args(model, effective, port=port)
+        """The container for `model` served with `preset` as the capability table says this engine serves it
+        (knobs it cannot honour are left out and recorded), tensor-parallel over `shards` GPUs when above one,
+        launched with the request limits `needs` asks for, on `ports` (else `port` alone)."""
+        image = image or self.default_image
+        serving = serving or self.serving(model, preset, image)
+        ports = ports or Ports(port)
+        caps = serving.capabilities
+        args = self.launch_args(model, serving, port=ports.http) + list(serving.extra_args)
         if shards > 1:
             args += [self.shard_flag, str(shards)]
+        operational, environment = _limits(caps, needs) if caps is not None else ([], {})
+        operational += self.port_args(ports, shards)
+        container = None if caps is None else caps.container
         return LaunchSpec(
             engine=self.kind,
-            image=image or self.default_image,
-            args=tuple(args),
-            port=port,
+            image=image,
+            args=tuple(args + operational),
+            port=ports.http,
             entrypoint=self.entrypoint(),
-            environment=self.environment(),
+            environment={**self.environment(), **environment},
             cache_mount=self.cache_mount,
+            shm_size="1g" if container is None else container.shm_size,
+            ipc_host=container is not None and container.ipc_host,
             health_path=self.health_path,
             metrics_path=self.metrics_path,
-            substitutions=tuple(substitutions),
-            quantize=effective.quantize,
+            info_paths=self.info_paths if container is None else container.info_paths,
+            substitutions=serving.substitutions,
+            quantize=serving.preset.quantize,
+            serving=serving,
+            answer_args=tuple(args),
         )
 
-    def honoured(self, model: ModelSpec, preset: Preset) -> tuple[Preset, list[str]]:
-        """The preset as this engine can serve `model`, and a sentence for every knob it had to change."""
-        return preset, []
-
     @abstractmethod
-    def launch_args(self, model: ModelSpec, preset: Preset, *, port: int) -> list[str]:
-        """The launcher flags for a preset the engine honours in full."""
+    def launch_args(self, model: ModelSpec, serving: Serving, *, port: int) -> list[str]:
+        """The launcher flags for the preset as served (`serving.preset`)."""
 
-    def max_shards(self, model: ModelSpec) -> int | None:
-        """The most GPUs the engine can shard `model` over (None: as many as its attention heads allow)."""
-        return None
+    def port_args(self, ports: Ports, shards: int) -> list[str]:
+        """Flags giving the engine its leased side ports (none by default: it binds no fixed port)."""
+        return []
+
+    def kv_cache_name(self, serving: Serving) -> str | None:
+        """The engine's name for the served preset's KV-cache format (None: the weights' dtype)."""
+        kv = serving.preset.kv_cache_dtype
+        caps = serving.capabilities
+        if kv is None or caps is None:
+            return kv
+        return caps.kv_cache.names.get(kv, kv)
 
     def entrypoint(self) -> tuple[str, ...] | None:
         """An entrypoint override, where the image's own does not launch the server."""
@@ -142,6 +217,24 @@ class EngineAdapter(ABC):
     def environment(self) -> dict[str, str]:
         """Environment for the container: the host's Hugging Face token, for gated or private models."""
         return {name: os.environ[name] for name in _FORWARDED_ENV if os.environ.get(name)}
+
+
+def _limits(caps: EngineCapabilities, needs: RequestNeeds) -> tuple[list[str], dict[str, str]]:
+    """Flags and environment raising the engine's request limits to what the tasks need."""
+    args: list[str] = []
+    env: dict[str, str] = {}
+    limits = caps.limits
+    for default, setting, needed in (
+        (limits.stop_sequences, limits.stop_sequences_setting, needs.stop_sequences),
+        (limits.top_logprobs, limits.top_logprobs_setting, needs.top_logprobs),
+    ):
+        if default is None or setting is None or needed <= default:
+            continue
+        if setting.startswith("env:"):
+            env[setting[4:]] = str(needed)
+        else:
+            args += [setting, str(needed)]
+    return args, env
 
 
 def flag(args: list[str], name: str, value: object) -> None:

@@ -134,8 +134,9 @@ class DockerEngine:
         cache_dir: Path | None,
         memory_limit: str | None = None,
     ) -> RunningContainer:
-        """Create (not start) the container on the host network, labelled, with the model cache mounted at the
-        spec's cache_mount (when given); EngineError if Docker refuses."""
+        """Create (not start) the container on the host network, labelled, with the shared memory its engine
+        asks for and the model cache mounted at the spec's cache_mount (when given); EngineError if Docker
+        refuses."""
         import docker.errors
         import docker.types
 
@@ -145,8 +146,11 @@ class DockerEngine:
             "network_mode": "host",
             "labels": {MANAGED_LABEL: "true", **labels},
             "environment": spec.environment,
-            "shm_size": spec.shm_size,
         }
+        if spec.ipc_host:  # the host's shared memory, as the engine's docs run it (vLLM: --ipc=host)
+            kwargs["ipc_mode"] = "host"
+        elif spec.shm_size:
+            kwargs["shm_size"] = spec.shm_size
         if cache_dir is not None:
             kwargs["volumes"] = {str(cache_dir): {"bind": spec.cache_mount, "mode": "rw"}}
         if memory_limit:

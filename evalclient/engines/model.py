@@ -9,14 +9,23 @@ from evalclient.engines.base import EngineAdapter
 
 
 class DeploymentModel:
-    """Implements the tasks' `ModelHandle` over one server: chat requests get the thinking-mode switch."""
+    """Implements the tasks' `ModelHandle` over one server: chat requests get the thinking-mode switch and
+    the model's end-of-turn tokens (models.yaml `stop_token_ids`) where the engine takes them."""
 
-    def __init__(self, client: ServerClient, adapter: EngineAdapter, thinking: str) -> None:
+    def __init__(
+        self,
+        client: ServerClient,
+        adapter: EngineAdapter,
+        thinking: str,
+        stop_token_ids: tuple[int, ...] = (),
+    ) -> None:
         self.client = client
         self.adapter = adapter
         self.thinking = thinking
+        self.stop_token_ids = stop_token_ids
 
     async def chat(self, request: ChatRequest) -> Completion:
+        request = self.adapter.apply_stop_tokens(request, self.stop_token_ids)
         return await self.client.send(self.adapter.apply_thinking(request, self.thinking))
 
     async def generate(self, request: GenerateRequest) -> Completion:

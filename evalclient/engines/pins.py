@@ -22,6 +22,8 @@ class ImagePin:
 
     engine: str
     image: str
+    version: str
+    """The engine release the image is built from (its entry in engines/capabilities.py)."""
     cuda: CudaVersion
     min_driver: str
     note: str = ""
@@ -34,22 +36,31 @@ class ImagePin:
 TGI_PIN = ImagePin(
     "tgi",
     "ghcr.io/huggingface/text-generation-inference:3.3.7",
+    "3.3.7",
     (12, 4),
     "550.54",
     "last TGI release; TGI is in maintenance mode upstream (use vLLM or SGLang for new work)",
 )
-VLLM_PIN = ImagePin("vllm", "vllm/vllm-openai:v0.33.0", (13, 0), "580.65", "CUDA 13 build")
+VLLM_PIN = ImagePin("vllm", "vllm/vllm-openai:v0.33.0", "0.33.0", (13, 0), "580.65", "CUDA 13 build")
 VLLM_CUDA12_PIN = ImagePin(
-    "vllm", "vllm/vllm-openai:v0.21.0-cu129", (12, 9), "575.51", "a CUDA 12 build, for older drivers"
+    "vllm",
+    "vllm/vllm-openai:v0.21.0-cu129",
+    "0.21.0",
+    (12, 9),
+    "575.51",
+    "a CUDA 12 build, for older drivers; the last pinned vLLM that serves Qwen v1 (QWenLMHeadModel)",
 )
 SGLANG_PIN = ImagePin(
     "sglang",
     "lmsysorg/sglang:v0.5.19-cu129",
+    "0.5.19",
     (12, 9),
     "575.51",
     "the last SGLang release with a CUDA 12 image",
 )
-SGLANG_CUDA13_PIN = ImagePin("sglang", "lmsysorg/sglang:v0.5.19", (13, 0), "580.65", "CUDA 13 build")
+SGLANG_CUDA13_PIN = ImagePin(
+    "sglang", "lmsysorg/sglang:v0.5.19", "0.5.19", (13, 0), "580.65", "CUDA 13 build"
+)
 
 PINS: tuple[ImagePin, ...] = (TGI_PIN, VLLM_PIN, VLLM_CUDA12_PIN, SGLANG_PIN, SGLANG_CUDA13_PIN)
 """Every pinned image; the first of each engine is its default."""
@@ -58,6 +69,11 @@ PINS: tuple[ImagePin, ...] = (TGI_PIN, VLLM_PIN, VLLM_CUDA12_PIN, SGLANG_PIN, SG
 def pin_for(image: str) -> ImagePin | None:
     """The pin of an image reference, None for an image evalclient does not pin."""
     return next((pin for pin in PINS if pin.image == image), None)
+
+
+def pins_of(engine: str) -> list[ImagePin]:
+    """The engine's pinned images, its default first."""
+    return [pin for pin in PINS if pin.engine == engine]
 
 
 def alternatives(engine: str, driver_cuda: CudaVersion) -> list[ImagePin]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from evalclient.client.protocols import CompletionsGenerate, CompletionsLoglikelihood, OpenAIChat, Protocol
 from evalclient.client.requests import ChatRequest, RequestKind
-from evalclient.config import ModelSpec, Preset
+from evalclient.config import ModelSpec
 from evalclient.engines.base import EngineAdapter, Fp8Support, flag
+from evalclient.engines.capabilities import VLLM_0_33_0
 from evalclient.engines.pins import VLLM_PIN
+from evalclient.engines.serving import Serving
 from evalclient.engines.thinking import template_switch
-from evalclient.monitor.server_metrics import ServerMetricNames
 
 VLLM_IMAGE = VLLM_PIN.image
 TOOL_CALLS = ["--enable-auto-tool-choice", "--tool-call-parser", "hermes"]
@@ -26,14 +27,7 @@ class VLLMAdapter(EngineAdapter):
     # vLLM docs: FP8 compute (W8A8) on compute capability 8.9+, weight-only W8A16 via FP8 Marlin from 7.5;
     # its fp8 KV cache runs on every GPU it supports (7.5+).
     fp8 = Fp8Support((8, 9), (7, 5), (7, 5), "vLLM FP8 W8A8 and quantized KV cache docs")
-    metric_names = ServerMetricNames(
-        engine="vllm",
-        running_batch=("vllm:num_requests_running",),
-        queue_size=("vllm:num_requests_waiting",),
-        kv_cache_fraction=("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"),
-        prompt_tokens=("vllm:prompt_tokens_total",),
-        generation_tokens=("vllm:generation_tokens_total",),
-    )
+    metric_names = VLLM_0_33_0.metrics
 
     def protocols(self) -> dict[RequestKind, Protocol]:
         return {
@@ -45,21 +39,13 @@ class VLLMAdapter(EngineAdapter):
     def apply_thinking(self, request: ChatRequest, mode: str) -> ChatRequest:
         return template_switch(request, mode)
 
-    def honoured(self, model: ModelSpec, preset: Preset) -> tuple[Preset, list[str]]:
-        if preset.max_batch_total_tokens is None:
-            return preset, []
-        note = (
-            "vLLM sizes its KV cache from --gpu-memory-utilization; max_batch_total_tokens="
-            f"{preset.max_batch_total_tokens} is not a vLLM flag and was not applied"
-        )
-        return preset.model_copy(update={"max_batch_total_tokens": None}), [note]
-
-    def launch_args(self, model: ModelSpec, preset: Preset, *, port: int) -> list[str]:
+    def launch_args(self, model: ModelSpec, serving: Serving, *, port: int) -> list[str]:
+        preset = serving.preset
         args = ["--model", model.hub_id, "--revision", model.revision, "--host", "127.0.0.1"]
         args += ["--port", str(port)]
         flag(args, "--dtype", preset.dtype)
         flag(args, "--quantization", preset.quantize)
-        flag(args, "--kv-cache-dtype", preset.kv_cache_dtype)
+        flag(args, "--kv-cache-dtype", self.kv_cache_name(serving))
         flag(args, "--max-num-seqs", preset.max_concurrent_requests)
         flag(args, "--max-model-len", preset.max_total_tokens)
         flag(args, "--max-num-batched-tokens", preset.max_batch_prefill_tokens)

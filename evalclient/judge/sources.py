@@ -28,13 +28,15 @@ from evalclient.client.requests import RequestKind
 from evalclient.config import Config, ModelSpec
 from evalclient.deploy.container import ContainerProvider
 from evalclient.engines import get_adapter
+from evalclient.engines.base import RequestNeeds
 from evalclient.engines.docker import DockerEngine
 from evalclient.engines.local import LocalSimulatorEngine
 from evalclient.engines.model import DeploymentModel
-from evalclient.errors import UsageError
+from evalclient.errors import EngineError, UsageError
 from evalclient.judge.session import ChatSender, Opener
-from evalclient.planning import DeploymentPlan
+from evalclient.planning import DeploymentPlan, routes_for, serve
 from evalclient.results import ResultsOrganizer
+from evalclient.tasks.alpaca_eval_prompt import TOP_LOGPROBS
 
 API_KEY_ENV = "EVALCLIENT_JUDGE_API_KEY"
 SELF_JUDGE_NOTE = (
@@ -126,15 +128,29 @@ def deployment_judge(
     """The identity and opener of a judge deployed from models.yaml."""
     assert settings.model is not None
     model, preset = config.model(settings.model), config.preset(settings.preset)
-    adapter = get_adapter(settings.engine)
+    serving = serve(
+        model,
+        preset,
+        settings.engine,
+        settings.image or get_adapter(settings.engine).default_image,
+        routes=routes_for(config, settings.engine, settings.image),
+        auto_route=settings.image is None,
+    )
+    if not serving.starts:
+        raise EngineError(
+            f"the judge {model.key}: {serving.refusal}", "pick another --judge-model or --engine"
+        )
+    adapter = get_adapter(serving.engine)
     self_judge = model.key in set(sweep_models)
     identity = {
         "name": model.key,
         "model": model.hub_id,
         "kind": "deployment",
-        "engine": settings.engine,
+        "engine": serving.engine,
         "preset": preset.name,
-        "image": settings.image or adapter.default_image,
+        "image": serving.image,
+        "serving_path": serving.path,
+        "substitutions": list(serving.substitutions),
         "self_judge": self_judge,
     }
     if self_judge:
@@ -150,12 +166,21 @@ def deployment_judge(
             memory_limit=settings.memory_limit,
         )
         await asyncio.to_thread(provider.prepare)
-        plan = DeploymentPlan(model, preset, ())
+        plan = DeploymentPlan(model, preset, (), serving)
         log_path = results.log_path("model_evaluation", f"judge_{plan.key}_{run_id}_container")
+        needs = RequestNeeds(top_logprobs=TOP_LOGPROBS)  # alpaca_eval's judge reads its verdict's logprobs
         server = await stack.enter_async_context(
             provider.deploy(
                 plan,
-                lambda port: adapter.launch_spec(model, preset, port=port, image=settings.image),
+                lambda ports: adapter.launch_spec(
+                    model,
+                    preset,
+                    port=ports.http,
+                    ports=ports,
+                    image=serving.image,
+                    needs=needs,
+                    serving=serving,
+                ),
                 run_id=run_id,
                 log_path=log_path,
             )
@@ -171,6 +196,7 @@ def deployment_judge(
             on_dead=server.mark_lost,
         )
         await stack.enter_async_context(client)
-        return DeploymentModel(client, adapter, "none" if model.thinking == "none" else "disabled")
+        thinking = "none" if model.thinking == "none" else "disabled"
+        return DeploymentModel(client, adapter, thinking, model.stop_token_ids)
 
     return identity, open_deployment

@@ -57,14 +57,14 @@ def load_command(config: Config, opts: dict[str, Any], console: Console, err: Co
 async def _probe(
     config: Config, opts: dict[str, Any], settings: LoadSettings, err: Console
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    engine = opts.get("engine") or config.sweep.engine.kind
-    adapter = get_adapter(engine)
-    workload = await _workload(opts, adapter.ignores_eos)
     async with AsyncExitStack() as stack:
-        base_url, model, preset_name = await _server(config, opts, engine, stack, err)
+        engine = opts.get("engine") or config.sweep.engine.kind
+        base_url, model, preset_name, engine = await _server(config, opts, engine, stack, err)
+        adapter = get_adapter(engine)
+        workload = await _workload(opts, adapter.ignores_eos)
         from evalclient.deploy.endpoint import fetch_info
 
-        info = await fetch_info(base_url)
+        info = await fetch_info(base_url, adapter.info_paths)
         model = opts.get("model_name") or model or str(info.get("model_id") or _served(info) or "tgi")
         default = adapter.server_concurrency(info, config.preset(preset_name))
         if not settings.concurrencies and not settings.rates:
@@ -82,11 +82,13 @@ async def _workload(opts: dict[str, Any], ignore_eos: bool) -> Workload:
 
 async def _server(
     config: Config, opts: dict[str, Any], engine: str, stack: AsyncExitStack, err: Console
-) -> tuple[str, str | None, str]:
-    """(base URL, model name if known, preset name): the endpoint, or a deployment started for the probe."""
+) -> tuple[str, str | None, str, str]:
+    """(base URL, model name if known, preset name, engine): the endpoint, or a deployment started for the
+    probe (on the engine image that serves its model)."""
     if opts.get("endpoint"):
-        return str(opts["endpoint"]).rstrip("/"), None, opts.get("presets") or "balanced"
-    from evalclient.planning import build_plan
+        return str(opts["endpoint"]).rstrip("/"), None, opts.get("presets") or "balanced", engine
+    from evalclient.deployment_run import spec_for
+    from evalclient.planning import build_plan, routes_for
     from evalclient.results import ResultsOrganizer
     from evalclient.runner import RunOptions, make_provider
 
@@ -98,6 +100,7 @@ async def _server(
         samples=None,
         engine=engine,
         image=opts.get("image"),
+        routes=routes_for(config, engine, opts.get("image")),
     )
     deployment = plan.deployments[0]
     results = ResultsOrganizer(Path(config.sweep.output))
@@ -107,23 +110,23 @@ async def _server(
         ready_timeout_s=config.sweep.ready_timeout_s,
         model_cache=resolve_model_cache(opts.get("model_cache")),
     )
-    adapter = get_adapter(engine)
-    provider = make_provider(options, results, adapter.health_path)
+    if not deployment.serving.starts:
+        raise UsageError(f"{deployment.key}: {deployment.serving.refusal}", "pick another model or --engine")
+    adapter = get_adapter(deployment.engine)
+    provider = make_provider(options, results, deployment.engine)
     await asyncio.to_thread(provider.prepare)
     if options.gpus:
-        await asyncio.to_thread(_require_cuda, plan.image or adapter.default_image, engine)
-    err.print(f"starting {deployment.key} for the probe")
+        await asyncio.to_thread(_require_cuda, deployment.image, deployment.engine)
+    err.print(f"starting {deployment.key} for the probe ({deployment.serving.label})")
     server = await stack.enter_async_context(
         provider.deploy(
             deployment,
-            lambda port: adapter.launch_spec(
-                deployment.model, deployment.preset, port=port, image=plan.image
-            ),
+            spec_for(adapter, deployment, 1),
             run_id=f"load-{uuid.uuid4().hex[:6]}",
             log_path=results.log_path("model_evaluation", f"{deployment.key}_load_container"),
         )
     )
-    return server.base_url, deployment.model.hub_id, deployment.preset.name
+    return server.base_url, deployment.model.hub_id, deployment.preset.name, deployment.engine
 
 
 def _require_cuda(image: str, engine: str) -> None:

@@ -15,6 +15,7 @@ from evalclient.monitor.report import PERFORMANCE_FIELDS
 from evalclient.report.families import family_of
 from evalclient.report.headline import headline_of
 from evalclient.report.sanity import flags_of, ranked
+from evalclient.report.serving import serving_of
 from evalclient.report.tree import Combination, ResultsTree
 from evalclient.results.atomic import atomic_write_bytes
 
@@ -37,7 +38,18 @@ BASE_COLUMNS = (
     "score_01",
 )
 _PERF_RENAMED = {"num_errors": "num_request_errors"}  # num_errors is the record's: samples that failed
-PROVENANCE_COLUMNS = ("engine", "image", "image_id", "flags_command", "model_id", "run_id", "timestamp")
+PROVENANCE_COLUMNS = (
+    "engine",
+    "engine_version",
+    "serving_path",
+    "substitutions",
+    "image",
+    "image_id",
+    "flags_command",
+    "model_id",
+    "run_id",
+    "timestamp",
+)
 
 
 def summary_frame(tree: ResultsTree) -> pd.DataFrame:
@@ -76,6 +88,7 @@ def _row(combo: Combination) -> dict[str, Any]:
         return row
     headline = headline_of(combo.dataset, record.dataset_metrics)
     score = record.dataset_metrics.get(headline.metric) if headline else None
+    serving = serving_of(combo)
     row.update(
         num_samples=record.num_samples,
         num_errors=record.num_errors,
@@ -84,7 +97,10 @@ def _row(combo: Combination) -> dict[str, Any]:
         score_01=score / headline.scale if headline and score is not None else None,
         performance_unavailable=json.dumps(record.performance_unavailable, sort_keys=True),
         engine=record.engine,
-        image=record.provenance.get("image"),
+        engine_version=serving.get("engine_version"),
+        serving_path=serving.get("serving_path"),
+        substitutions="; ".join(serving.get("substitutions") or ()) or None,
+        image=record.provenance.get("image") or serving.get("image"),
         image_id=record.provenance.get("image_id"),
         flags_command=record.provenance.get("command"),
         model_id=record.model_id,

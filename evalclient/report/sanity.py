@@ -1,7 +1,8 @@
 """Sanity flags of one combination, so that a misconfigured server that scores 0.000 "successfully" is
 flagged, not ranked: accuracy at or below chance, more than 5% empty, truncated or unparseable answers, a
-request error rate above 1%, GPU metrics missing, and a partial run. All but the GPU flag keep the
-combination out of every ranking (best model, difficulty, Pareto set).
+request error rate above 1%, GPU metrics missing, a partial run, and preset knobs the engine did not apply.
+All but the GPU and the serving flags keep the combination out of every ranking (best model, difficulty,
+Pareto set).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def flags_of(combo: Combination) -> list[Flag]:
             flags.append(Flag("answers", f"{rate:.1%} {what} ({metrics.get(count_name)} of {n})"))
     flags.extend(_error_flags(combo))
     flags.extend(_gpu_flags(combo))
+    flags.extend(_serving_flags(combo))
     return flags
 
 
@@ -83,6 +85,22 @@ def _error_flags(combo: Combination) -> list[Flag]:
             )
         ]
     return []
+
+
+def _serving_flags(combo: Combination) -> list[Flag]:
+    """Knobs of the preset the engine did not apply (a fallback path, an unsupported flag): the score is what
+    the engine served, not what the preset's name says."""
+    record = combo.record
+    assert record is not None
+    serving = record.provenance.get("serving")
+    notes = (
+        serving.get("substitutions") if isinstance(serving, dict) else record.provenance.get("substitutions")
+    )
+    if not notes or record.status == "failed":
+        return []
+    first = str(notes[0]).split(": ", 1)[-1]
+    more = f" (and {len(notes) - 1} more)" if len(notes) > 1 else ""
+    return [Flag("not as the preset says", f"{first}{more}", blocks_ranking=False)]
 
 
 def _gpu_flags(combo: Combination) -> list[Flag]:

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from .config import DEFAULT_MODEL_ID, SimConfig, SimConfigError
+from .config import DEFAULT_MODEL_ID, TGI_LIMITS, SimConfig, SimConfigError
 from .profiles import DEFAULT_PROFILE, PROFILES
 from .rules import RulesError, RuleSet, load_rules
 from .serve import serve
+from .tgi_models import startup_failure, startup_notes
 
 DEFAULT_RULES = Path(__file__).resolve().parent / "data" / "demo_rules.yaml"
 QUANTIZE = (
@@ -138,6 +139,12 @@ def _add_sim_flags(parser: argparse.ArgumentParser) -> None:
         help="never return prefill logprobs (an engine without)",
     )
     group.add_argument("--exit-with-parent", action="store_true", help="exit when the parent process does")
+    group.add_argument(
+        "--engine-limits",
+        choices=(TGI_LIMITS, "none"),
+        default=TGI_LIMITS,
+        help="enforce TGI 3.3.7's refusals and limits (default), or none (a lenient OpenAI-style server)",
+    )
     group.add_argument("--version", action="version", version=f"evalclient-sim {__version__}")
 
 
@@ -160,6 +167,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         "no_prefill_logprobs": args.fault_no_prefill_logprobs,
         "exit_with_parent": args.exit_with_parent,
         "launcher_args": _launcher_args(args),
+        "engine_limits": args.engine_limits,
     }
     for name in (
         "max_concurrent_requests",
@@ -170,13 +178,14 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         "max_client_batch_size",
         "max_total_tokens",
         "max_batch_prefill_tokens",
-        "max_batch_total_tokens",
         "decode_step_ms",
         "prefill_ms_per_token",
     ):
         overrides[name] = getattr(args, name)
     overrides["max_input_tokens"] = args.max_input_tokens or args.max_input_length
     overrides["slots"] = args.max_batch_size
+    if args.max_batch_total_tokens is not None:
+        _batch_total_tokens(args, overrides)
     for name in (
         "startup_delay",
         "fault_503_first",
@@ -186,7 +195,24 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
     ):
         if overrides[name] < 0:
             raise SimConfigError(f"--{name.replace('_', '-')} must be >= 0")
-    return SimConfig.for_profile(args.profile, **{k: v for k, v in overrides.items() if v is not None})
+    config = SimConfig.for_profile(args.profile, **{k: v for k, v in overrides.items() if v is not None})
+    given = config.launcher_args.get("max_batch_total_tokens")
+    if given is not None and config.max_total_tokens > given:  # the launcher's own check, as TGI's
+        raise SimConfigError(
+            f"`max_total_tokens` must be <= `max_batch_total_tokens`. Given: {config.max_total_tokens} and "
+            f"{given}"
+        )
+    return config
+
+
+def _batch_total_tokens(args: argparse.Namespace, overrides: dict[str, Any]) -> None:
+    """TGI's launcher checks `--max-batch-total-tokens` against `--max-total-tokens`, then its v3 router
+    ignores it for flash-attention models and infers the budget (here: the profile's); the lenient simulator
+    takes it as its budget."""
+    if args.engine_limits == "none":
+        overrides["max_batch_total_tokens"] = args.max_batch_total_tokens
+    else:
+        overrides["launcher_args"]["max_batch_total_tokens"] = args.max_batch_total_tokens
 
 
 def _launcher_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -232,6 +258,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evalclient-sim: error: {exc}", file=sys.stderr)
         return 2
     print(start_line(config, rules), flush=True)
+    failure = startup_failure(config) if config.tgi else None
+    if failure is not None:  # as TGI's launcher: the shard's error, then exit 1
+        print("\n".join(failure), file=sys.stderr, flush=True)
+        return 1
+    for note in startup_notes(config) if config.tgi else ():
+        print(note, flush=True)
     # TGI's router logs the KV-cache budget it settled on in these words; evalclient reads it back.
     print(f"Setting max batch total tokens to {config.max_batch_total_tokens}", flush=True)
     return asyncio.run(serve(config, rules))

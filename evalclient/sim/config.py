@@ -9,6 +9,7 @@ from typing import Any
 from .profiles import DEFAULT_PROFILE, PROFILES, max_tokens_per_second
 
 DEFAULT_MODEL_ID = "bigscience/bloom-560m"
+TGI_LIMITS = "tgi-3.3.7"
 DEFAULT_MAX_TOTAL_TOKENS = 4096
 
 
@@ -55,6 +56,15 @@ class SimConfig:
     """Fault: never return prefill logprobs, whatever the launcher flags say (an engine without them)."""
     """TGI >= 3.0 returns prefill logprobs only when launched with --enable-prefill-logprobs."""
     launcher_args: dict[str, Any] = field(default_factory=dict)
+    engine_limits: str = TGI_LIMITS
+    """Whose refusals and limits the simulator enforces: TGI 3.3.7's (sim/tgi_models.py: the models it
+    cannot start, its missing chat templates, one tool call per turn, the ignored --max-batch-total-tokens),
+    or "none" for a lenient OpenAI-compatible server (any model, several tool calls)."""
+
+    @property
+    def tgi(self) -> bool:
+        """Whether TGI 3.3.7's limits apply."""
+        return self.engine_limits == TGI_LIMITS
 
     @classmethod
     def for_profile(cls, name: str = DEFAULT_PROFILE, **overrides: Any) -> SimConfig:

@@ -142,18 +142,21 @@ def openai_stream_error(message: str) -> dict[str, Any]:
     return {"error": {"message": message, "http_status_code": 422}}
 
 
-def tool_call_message(answer: str) -> dict[str, Any] | None:
+def tool_call_message(answer: str, one_call: bool = False) -> dict[str, Any] | None:
     """An assistant tool-call message when `answer` is a JSON tool call or a JSON list of them, else None.
 
     Accepted calls: {"name": ..., "arguments"|"parameters": {...}} or TGI's own grammar output
     {"function": {"_name": ..., <arguments>}}; a list makes parallel calls, ids "0", "1", ... Arguments are
-    serialized as a string, as TGI does.
+    serialized as a string, as TGI does. With `one_call` (TGI: its tool grammar admits one call per turn,
+    router/src/infer/tool_grammar.rs) only the first call of a list is made.
     """
     try:
         data = json.loads(answer)
     except json.JSONDecodeError:
         return None
     items = data if isinstance(data, list) and data else [data]
+    if one_call:
+        items = items[:1]
     calls = [_tool_call(item) for item in items]
     if any(call is None for call in calls):
         return None

@@ -21,6 +21,7 @@ from .responses import chat_completion, details_json, error_body, tool_call_mess
 from .rules import RuleSet
 from .scheduler import Clock
 from .streams import ChatStream, TgiStream
+from .tgi_models import TEMPLATE_NOT_FOUND, has_chat_template
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -109,8 +110,10 @@ class SimServer:
         return await self._stream_tgi(request, gen)
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
-        """POST /v1/chat/completions, plain or streamed."""
+        """POST /v1/chat/completions, plain or streamed; 422 where TGI finds no chat template."""
         chat = parse_chat(read_json(await request.read()))
+        if self.config.tgi and not has_chat_template(self.config.model_id):
+            return web.json_response(error_body(TEMPLATE_NOT_FOUND, "template_error"), status=422)
         if chat.stream:
             return await ChatStream(self.engine, chat, self._model_name(chat)).run(request)
         return await self._chat_plain(chat)
@@ -145,7 +148,7 @@ class SimServer:
             timings = job.finish()
         finally:
             job.close()
-        message = tool_call_message(job.plan.text) if chat.tools else None
+        message = tool_call_message(job.plan.text, self.config.tgi) if chat.tools else None
         if message is None:
             message = {"role": "assistant", "content": job.plan.text}
         body = chat_completion(

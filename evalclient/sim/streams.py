@@ -126,7 +126,7 @@ class ChatStream:
 
     async def _chunks(self, resp: web.StreamResponse, job: Job) -> None:
         fail_at = fault_point(self.engine, job)
-        tool = tool_call_message(job.plan.text) if self.chat.tools else None
+        tool = tool_call_message(job.plan.text, self.engine.config.tgi) if self.chat.tools else None
         deltas = tool_call_deltas(tool) if tool is not None else []
         total = len(job.plan.tokens)
         index = sent = 0

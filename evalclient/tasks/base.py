@@ -186,6 +186,9 @@ class TaskSpec:
     """The mode this spec runs in (multiple-choice tasks, bfcl), recorded with each combination."""
     modes: tuple[str, ...] = ()
     """The modes the task offers, picked with `--datasets name:<mode>`; empty: it has none."""
+    single_call_mode: str | None = None
+    """The mode to run in where the engine returns one tool call per turn (bfcl: prompt, since its parallel
+    categories need several calls in one answer); None: the default mode everywhere."""
     num_fewshot: int = 0
     fewshot: FewShot | None = None
     stratify: str | None = None

@@ -1,7 +1,8 @@
 """Dataset selectors with options — `mmlu:0shot`, `arc_challenge:generative`, `codet5:java`, `bfcl:prompt` —
 and the multiple-choice mode chosen per engine: log-likelihood where the engine serves prompt logprobs,
 generative otherwise, unless the selector or `--mc-mode` says which. Other tasks with modes (bfcl) run in
-their default mode unless the selector names another.
+their default mode unless the selector names another, or the engine returns one tool call per turn and the
+task names a mode for that (bfcl: prompt, whose parallel categories need several calls in one answer).
 """
 
 from __future__ import annotations
@@ -56,6 +57,34 @@ def configured_task(
             served = RequestKind.LOGLIKELIHOOD in engine_kinds
             mode = LOGLIKELIHOOD_MODE if served else GENERATIVE_MODE
     return task.with_options(TaskOptions(mode, options.num_fewshot, options.config))
+
+
+def configured_for_engine(
+    name: str,
+    options: TaskOptions,
+    *,
+    engine: str,
+    engine_kinds: Collection[RequestKind],
+    tool_calls_per_turn: int | None,
+    mc_mode: str = "auto",
+) -> tuple[TaskSpec, str | None]:
+    """The task as it runs on `engine`, and a note where the engine's limits chose or constrain its mode."""
+    task = get_task(name)
+    single = tool_calls_per_turn == 1 and task.single_call_mode is not None
+    if single and options.mode is None:
+        chosen = TaskOptions(task.single_call_mode, options.num_fewshot, options.config)
+        note = (
+            f"{name}: {task.single_call_mode} mode on {engine}, which returns one tool call per turn "
+            "(its parallel categories need several)"
+        )
+        return configured_task(name, chosen, engine_kinds=engine_kinds, mc_mode=mc_mode), note
+    spec = configured_task(name, options, engine_kinds=engine_kinds, mc_mode=mc_mode)
+    if single and spec.mode != task.single_call_mode:
+        return spec, (
+            f"{name}:{spec.mode} on {engine}: one tool call per turn, so the answers that need several "
+            "(parallel categories) cannot pass"
+        )
+    return spec, None
 
 
 def is_multiple_choice(task: TaskSpec) -> bool:

@@ -240,6 +240,7 @@ def main() -> None:
     with PortLease() as lease:
         sim = _serve(
             [sys.executable, "-m", "evalclient.sim", "--port", str(lease.port), "--profile", "fast",
+             "--prometheus-port", "0",
              "--max-concurrent-requests", "256", "--max-batch-size", str(SIM_SLOTS),
              "--decode-step-ms", str(SIM_STEP_MS)]
         )  # fmt: skip

@@ -127,7 +127,16 @@ def test_judge_endpoint_sends_nothing_the_second_time(
     with PortLease() as lease:
         container = docker_client.containers.run(
             image,
-            ["--model-id", "judge-sim", "--port", str(lease.port), "--profile", "fast"],
+            [
+                "--model-id",
+                "judge-sim",
+                "--port",
+                str(lease.port),
+                "--profile",
+                "fast",
+                "--prometheus-port",
+                "0",
+            ],
             name=f"evalclient-test-judge-{uuid.uuid4().hex[:8]}",
             network_mode="host",
             detach=True,

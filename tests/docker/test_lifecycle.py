@@ -14,7 +14,7 @@ import pytest
 from evalclient.config import load_config
 from evalclient.deploy.container import ContainerProvider
 from evalclient.engines import get_adapter
-from evalclient.engines.base import LaunchSpec
+from evalclient.engines.base import LaunchSpec, Ports
 from evalclient.engines.docker import DockerEngine, RunningContainer
 from evalclient.errors import EngineError
 from evalclient.planning import build_plan
@@ -33,8 +33,10 @@ PLAN = build_plan(
 
 
 def _spec_for(image: str, *extra: str) -> Any:
-    def spec_for(port: int) -> LaunchSpec:
-        spec = get_adapter("tgi").launch_spec(PLAN.model, PLAN.preset, port=port, image=image)
+    def spec_for(ports: Ports) -> LaunchSpec:
+        spec = get_adapter("tgi").launch_spec(
+            PLAN.model, PLAN.preset, port=ports.http, ports=ports, image=image
+        )
         return LaunchSpec(**{**spec.__dict__, "args": (*spec.args, *extra)})
 
     return spec_for

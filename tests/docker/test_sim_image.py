@@ -49,7 +49,7 @@ def wait_ready(container: Any, port: int, seconds: float = 30.0) -> None:
 def sim_container(docker_client: Any, sim_image: str) -> Iterator[tuple[Any, int]]:
     port = free_port()
     args = ["--model-id", MODEL, "--hostname", "127.0.0.1", "--port", str(port)]
-    args += ["--max-batch-total-tokens", "16000", "--profile", "fast"]
+    args += ["--max-batch-total-tokens", "16000", "--profile", "fast", "--prometheus-port", "0"]
     container = docker_client.containers.run(
         sim_image, args, detach=True, network_mode="host", labels={MANAGED_LABEL: "true"}
     )
@@ -75,7 +75,9 @@ def test_container_serves_health_and_info(sim_container: tuple[Any, int]) -> Non
     info = get_json(port, "/info")
     assert info["model_id"] == MODEL
     assert info["router"] == "text-generation-router"
-    assert info["simulator"]["max_batch_total_tokens"] == 16000
+    # TGI ignores --max-batch-total-tokens for flash models and infers the budget: the fast profile's
+    assert info["simulator"]["max_batch_total_tokens"] == 1_000_000
+    assert "`--max-batch-total-tokens` is deprecated for Flash Attention models." in container.logs().decode()
     assert info["simulator"]["max_tokens_per_second"] == 8000.0
     assert MODEL in container.logs().decode()
 

@@ -76,6 +76,7 @@ def write_combination(
     image: str = "ghcr.io/huggingface/text-generation-inference:3.3.5",
     run_id: str = RUN_ID,
     perf: tuple[float, float, float] | None = None,
+    serving: dict[str, Any] | None = None,
 ) -> CombinationRecord:
     """The record and predictions of one combination; metrics are the means of the verdicts."""
     n = len(verdicts)
@@ -128,7 +129,7 @@ def write_combination(
         model_id=f"Qwen/{model}",
         preset=preset,
         dataset=dataset,
-        engine="tgi",
+        engine=serving["engine"] if serving else "tgi",
         status="partial" if failed_ids else "complete",
         reason=f"{len(failed_ids)} of {n} samples failed" if failed_ids else None,
         timestamp="20250101_000000",
@@ -148,6 +149,7 @@ def write_combination(
             "image": image,
             "image_id": "sha256:" + "ab" * 32,
             "command": "--model-id x --dtype bfloat16",
+            **({"serving": serving} if serving else {}),
         },
         predictions_file=str(views[0].relative_to(results.base_dir)),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -38,7 +39,18 @@ def test_plan_default_sweep() -> None:
     result = _cli("plan")
     assert result.returncode == 0, result.stderr
     assert "216 combinations in 18 deployments" in result.stdout
-    assert "substitution" in result.stdout  # Qwen v1 cannot take fp8 on TGI's remote-code path
+    lines = result.stdout.splitlines()
+    routes = [line for line in lines if line.startswith("route:")]
+    assert routes == [
+        f"route: sweep.yaml engine.models routes {model} to vllm (vllm/vllm-openai:v0.21.0-cu129) "
+        "(3 deployments)"
+        for model in ("qwen_8b", "qwen_14b")
+    ]
+    assert (
+        "substitution: qwen3_8b on tgi 3.3.7: quantize=fp8 not applied on TransformersFlashCausalLM "
+        "(transformers' Qwen3 modelling on TGI's attention) (fallback); weights served in float16" in lines
+    )
+    assert not [line for line in lines if line.startswith(("refused:", "expected to fail:"))]
 
 
 def test_unknown_model_lists_valid_names() -> None:
@@ -178,10 +190,10 @@ def test_plan_on_eight_80_gb_gpus_shows_the_schedule_and_the_wall_time() -> None
     assert result.returncode == 0, result.stderr
     assert "schedule on 8 virtual GPUs of 80 GB (estimated)" in result.stdout
     assert (
-        "estimated wall time: ~61 min on 8 virtual GPUs of 80 GB (one deployment at a time: ~7.6 h)"
+        "estimated wall time: ~71 min on 8 virtual GPUs of 80 GB (one deployment at a time: ~8.3 h)"
         in result.stdout
     )
-    assert "✗ qwen_14b_memory_optimized cannot run on GPU 0 (virtual)" in result.stdout
+    assert "cannot run" not in result.stdout  # on vLLM, Qwen-14B's memory_optimized preset is fp8
 
 
 def test_plan_sizes_on_the_gpus_nvml_reports() -> None:
@@ -205,3 +217,68 @@ def test_plan_sizes_on_the_gpus_nvml_reports() -> None:
     assert "2: fits (15/22 GB per GPU on 2 GPUs)" in shown  # the 14B model spans both L4s
     assert "schedule on 2 GPUs of 24 GB (NVIDIA L4) (estimated)" in shown
     assert "estimated wall time: ~9 min on 2 GPUs of 24 GB (NVIDIA L4)" in shown
+
+
+def test_plan_json_is_the_whole_plan_machine_readable() -> None:
+    result = _cli(
+        "plan", "--json", "--gpus", "virtual:8x80@9.0", "--datasets", "gsm8k,humaneval_completion,bfcl"
+    )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert set(document) == {"schema_version", "engine", "image", "gpus", "deployments", "notes", "schedule",
+                             "totals"}  # fmt: skip
+    assert (document["schema_version"], document["engine"]) == (1, "tgi")
+    assert document["gpus"] == {
+        "ids": list(range(8)), "virtual": True, "memory_gb": [80.0] * 8, "compute_capability": [[9, 0]] * 8,
+    }  # fmt: skip
+    deployments = {d["key"]: d for d in document["deployments"]}
+    assert len(deployments) == 18
+    fields = {"key", "model", "hub_id", "revision", "architecture", "preset", "engine", "image",
+              "engine_version", "capabilities_assumed", "serving_path", "serving_path_name", "substitutions",
+              "refusal", "route", "starts", "served_preset", "weights_gb", "datasets", "gpus_needed", "fit",
+              "command", "environment"}  # fmt: skip
+    assert all(set(d) == fields for d in deployments.values())
+    qwen3 = deployments["qwen3_8b_memory_optimized"]
+    assert (qwen3["engine"], qwen3["serving_path"], qwen3["served_preset"]["quantize"]) == (
+        "tgi",
+        "fallback",
+        None,
+    )
+    assert qwen3["weights_gb"] == 16.4
+    assert len(qwen3["substitutions"]) == 3
+    assert qwen3["command"][qwen3["command"].index("--max-stop-sequences") :][:2] == [
+        "--max-stop-sequences",
+        "5",
+    ]
+    assert {d["name"]: d["mode"] for d in qwen3["datasets"]} == {
+        "gsm8k": None, "humaneval_completion": None, "bfcl": "prompt",
+    }  # fmt: skip
+    v1 = deployments["qwen_14b_balanced"]
+    assert (v1["engine"], v1["image"], v1["engine_version"]) == (
+        "vllm",
+        "vllm/vllm-openai:v0.21.0-cu129",
+        "0.21.0",
+    )
+    assert v1["route"] == "sweep.yaml engine.models routes qwen_14b to vllm (vllm/vllm-openai:v0.21.0-cu129)"
+    assert {d["name"]: d["mode"] for d in v1["datasets"]}["bfcl"] == "native"
+    assert v1["command"][:2] == ["--model", "Qwen/Qwen-14B-Chat"]
+    assert "VLLM_MAX_STOP_STRINGS" not in v1["environment"]  # vLLM 0.21.0 takes any number of stop strings
+    assert all(d["starts"] and d["fit"]["runs"] and d["gpus_needed"] == 1 for d in deployments.values())
+    assert sorted(p["deployment"] for p in document["schedule"]) == sorted(deployments)
+    assert document["totals"]["combinations"] == 54
+    assert document["totals"]["deployments_started"] == 18
+    assert document["notes"] == [
+        "humaneval_completion: no cap in sweep.yaml; 150 samples",
+        "bfcl: prompt mode on tgi, which returns one tool call per turn (its parallel categories need "
+        "several)",
+    ]
+
+
+def test_plan_json_says_which_deployment_is_refused() -> None:
+    result = _cli("plan", "--json", "--gpus", "none", "--models", "qwen_8b", "--presets", "balanced",
+                  "--datasets", "gsm8k", "--engine", "vllm",
+                  "--image", "vllm/vllm-openai:v0.33.0")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [deployment] = json.loads(result.stdout)["deployments"]
+    assert (deployment["starts"], deployment["command"], deployment["fit"]) == (False, None, None)
+    assert deployment["refusal"].startswith("vllm 0.33.0 cannot start Qwen/Qwen-7B-Chat (QWenLMHeadModel): ")

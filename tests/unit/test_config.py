@@ -58,7 +58,7 @@ def test_bad_value_names_file_and_field(config_dir: Path) -> None:
 
 def test_inconsistent_limits_rejected(config_dir: Path) -> None:
     path = config_dir / "balanced.yaml"
-    path.write_text(path.read_text().replace("max_input_tokens: 4096", "max_input_tokens: 9000"))
+    path.write_text(path.read_text().replace("max_input_tokens: 8191", "max_input_tokens: 9000"))
     with pytest.raises(ConfigError, match="max_input_tokens must be smaller than max_total_tokens"):
         load_config(config_dir)
 
@@ -98,3 +98,39 @@ def test_resolve_names_lists_valid_ones() -> None:
     with pytest.raises(UsageError) as info:
         resolve_names("a,zz", ["a", "b"], "model")
     assert str(info.value) == "unknown model zz; valid models: a, b"
+
+
+def test_a_kv_cache_format_is_named_engine_neutrally(config_dir: Path) -> None:
+    path = config_dir / "memory_optimized.yaml"
+    path.write_text(path.read_text().replace("kv_cache_dtype: fp8_e4m3", "kv_cache_dtype: fp8_e4m3fn"))
+    with pytest.raises(ConfigError, match=r"memory_optimized.yaml: field 'kv_cache_dtype': Input should be"):
+        load_config(config_dir)
+
+
+def test_a_route_names_a_known_model_and_engine(config_dir: Path) -> None:
+    path = config_dir / "sweep.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("    qwen_8b: {kind: vllm", "    qwen9_8b: {kind: vllm"))
+    with pytest.raises(ConfigError, match=r"sweep.yaml: field 'engine.models': unknown qwen9_8b"):
+        load_config(config_dir)
+    path.write_text(text.replace("qwen_8b: {kind: vllm", "qwen_8b: {kind: trtllm"))
+    with pytest.raises(
+        ConfigError, match=r"sweep.yaml: field 'engine.models.qwen_8b.kind': .*unknown engine"
+    ):
+        load_config(config_dir)
+
+
+def test_models_know_their_architecture_and_end_of_turn_tokens() -> None:
+    config = load_config(Path(__file__).resolve().parents[2] / "presets")
+    assert {m.key: m.architecture for m in config.models.values()} == {
+        "qwen2.5_8b": "Qwen2ForCausalLM",
+        "qwen3_8b": "Qwen3ForCausalLM",
+        "qwen_8b": "QWenLMHeadModel",
+        "qwen2.5_14b": "Qwen2ForCausalLM",
+        "qwen3_14b": "Qwen3ForCausalLM",
+        "qwen_14b": "QWenLMHeadModel",
+    }
+    assert config.model("qwen_8b").stop_token_ids == (151643, 151644, 151645)
+    assert config.model("qwen3_8b").stop_token_ids == ()
+    routed = config.sweep.engine.models["qwen_14b"]
+    assert (routed.kind, routed.image) == ("vllm", "vllm/vllm-openai:v0.21.0-cu129")

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def test_local_demo_writes_every_combination(tmp_path: Path) -> None:
     out = tmp_path / "demo"
@@ -25,7 +27,7 @@ def test_local_demo_writes_every_combination(tmp_path: Path) -> None:
         record = json.loads((out / "metrics" / "detailed" / name).read_text())
         assert (record["status"], record["num_samples"], record["num_errors"]) == ("complete", 12, 0)
         if record["dataset"] == "bfcl":
-            assert record["request_parameters"]["mode"] == "native"
+            assert record["request_parameters"]["mode"] == "native"  # the demo asks bfcl:native
             assert record["dataset_metrics"]["mode"] == "native"
         assert record["performance_metrics"]["num_errors"] == 0
         metrics = record["dataset_metrics"]
@@ -47,10 +49,16 @@ def test_local_demo_writes_every_combination(tmp_path: Path) -> None:
         ("qwen3_8b", "arc_challenge"): (11 / 12, None, 0),
         ("qwen2.5_8b", "hellaswag"): (9 / 12, 9 / 12, None),  # by log-likelihood: acc and acc_norm
         ("qwen3_8b", "hellaswag"): (11 / 12, 11 / 12, None),
-        ("qwen2.5_8b", "bfcl"): (9 / 12, 2 / 3, 0),  # native tool calls: accuracy, ast_accuracy
-        ("qwen3_8b", "bfcl"): (11 / 12, 0.875, 0),
+        # native tool calls on a TGI-profile simulator: one call per turn, as TGI's tool grammar admits, so
+        # every parallel row fails (Qwen2.5 9/12 with several calls per turn, Qwen3 11/12)
+        ("qwen2.5_8b", "bfcl"): (7 / 12, pytest.approx(5 / 12), 0),  # accuracy, ast_accuracy
+        ("qwen3_8b", "bfcl"): (9 / 12, 0.5, 0),
     }
     for preset in ("balanced", "performance", "memory_optimized"):
         for (model, dataset), values in expected.items():
             assert scores[(preset, model, dataset)] == values
     assert "evaluation summary" in result.stdout
+    assert (
+        "datasets: bfcl:native on tgi: one tool call per turn, so the answers that need several (parallel "
+        "categories) cannot pass" in " ".join(result.stderr.split())
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,23 +40,44 @@ def test_tgi_balanced_flags() -> None:
 
 def test_tgi_memory_optimized_quantizes_native_models() -> None:
     spec = get_adapter("tgi").launch_spec(
-        CONFIG.model("qwen3_14b"), CONFIG.preset("memory_optimized"), port=1
+        CONFIG.model("qwen2.5_14b"), CONFIG.preset("memory_optimized"), port=1
     )
     flags = _flags(spec.args)
     assert flags["--quantize"] == "fp8"
-    assert flags["--kv-cache-dtype"] == "fp8_e5m2"
-    assert flags["--max-batch-total-tokens"] == "32768"
+    assert flags["--kv-cache-dtype"] == "fp8_e4m3fn"  # TGI's name for the e4m3 format
+    assert "--dtype" not in flags  # the shard refuses a dtype beside fp8; it computes in float16 then
+    assert "--max-batch-total-tokens" not in flags  # ignored for flash models: not passed, recorded
+    assert spec.substitutions == (
+        "qwen2.5_14b on tgi 3.3.7: max_batch_total_tokens=32768 not applied: tgi sizes its KV cache from the "
+        "GPU memory fraction (0.8)",
+    )
+    assert spec.serving is not None
+    assert spec.serving.path == "native"
 
 
-def test_tgi_records_substitution_for_remote_code_qwen() -> None:
-    spec = get_adapter("tgi").launch_spec(CONFIG.model("qwen_8b"), CONFIG.preset("memory_optimized"), port=1)
+def test_tgi_serves_qwen3_through_its_fallback_in_float16() -> None:
+    spec = get_adapter("tgi").launch_spec(CONFIG.model("qwen3_8b"), CONFIG.preset("memory_optimized"), port=1)
     flags = _flags(spec.args)
     assert "--quantize" not in flags
-    assert flags["--dtype"] == "bfloat16"
-    assert "--trust-remote-code" in flags
-    assert len(spec.substitutions) == 1
-    assert "quantize=fp8" in spec.substitutions[0]
-    assert spec.quantize is None  # what is served, so the plan sizes bf16 weights
+    assert "--kv-cache-dtype" not in flags
+    assert flags["--dtype"] == "float16"
+    assert spec.quantize is None  # what is served, so the plan sizes 16-bit weights
+    assert spec.serving is not None
+    assert spec.serving.path == "fallback"
+    assert [note.split(": ", 1)[1].split(" not applied")[0] for note in spec.substitutions] == [
+        "quantize=fp8",
+        "kv_cache_dtype=fp8_e4m3",
+        "max_batch_total_tokens=32768",
+    ]
+
+
+def test_tgi_refuses_qwen_v1_and_builds_no_command() -> None:
+    serving = get_adapter("tgi").serving(CONFIG.model("qwen_8b"), CONFIG.preset("balanced"))
+    assert not serving.starts
+    assert serving.refusal is not None
+    assert serving.refusal.startswith("tgi 3.3.7 cannot start Qwen/Qwen-7B-Chat (QWenLMHeadModel): ")
+    assert "tiktoken" in serving.refusal
+    assert "template not found" in serving.refusal
 
 
 def test_vllm_records_the_knob_it_has_no_flag_for() -> None:
@@ -63,8 +85,11 @@ def test_vllm_records_the_knob_it_has_no_flag_for() -> None:
         CONFIG.model("qwen3_8b"), CONFIG.preset("memory_optimized"), port=1
     )
     assert len(spec.substitutions) == 1
-    assert "max_batch_total_tokens=32768" in spec.substitutions[0]
+    assert "max_batch_total_tokens=32768 not applied" in spec.substitutions[0]
     assert spec.quantize == "fp8"
+    flags = _flags(spec.args)
+    knobs = (flags["--dtype"], flags["--quantization"], flags["--kv-cache-dtype"])
+    assert knobs == ("float16", "fp8", "fp8_e4m3")
 
 
 def test_vllm_and_sglang_flags() -> None:
@@ -123,3 +148,39 @@ def test_default_images_are_the_pins() -> None:
     assert get_adapter("vllm").default_image == "vllm/vllm-openai:v0.33.0"
     assert get_adapter("sglang").default_image == "lmsysorg/sglang:v0.5.19-cu129"
     assert CONFIG.sweep.engine.image == "ghcr.io/huggingface/text-generation-inference:3.3.7"
+
+
+SERVER_INFO = {  # the shape of SGLang's /server_info: its server args, scheduler info, internal states
+    "model_path": "Qwen/Qwen3-8B",
+    "max_running_requests": 128,
+    "context_length": 8192,
+    "status": "ready",
+    "max_total_num_tokens": 20480,
+    "max_req_input_len": 20474,
+    "internal_states": [{"effective_max_running_requests_per_dp": 96, "last_gen_throughput": 0.0}],
+}
+
+
+@pytest.mark.parametrize("path", ["/server_info", "/get_server_info"])
+async def test_sglang_serving_limits_come_from_its_server_info(serve_app: Any, path: str) -> None:
+    from aiohttp import web
+
+    from evalclient.deploy.endpoint import fetch_info
+
+    async def server_info(_: web.Request) -> web.Response:
+        return web.json_response(SERVER_INFO)
+
+    async def models(_: web.Request) -> web.Response:
+        return web.json_response({"data": [{"id": "Qwen/Qwen3-8B"}]})
+
+    app = web.Application()
+    app.router.add_get(path, server_info)  # an older SGLang answers only the deprecated one
+    app.router.add_get("/v1/models", models)
+    url = await serve_app(app)
+    adapter = get_adapter("sglang")
+    info = await fetch_info(url, adapter.info_paths)
+    assert info == SERVER_INFO
+    assert adapter.server_concurrency(info, CONFIG.preset("balanced")) == 96
+    assert adapter.kv_budget("", info, 32768) == 20480
+    without_states = {k: v for k, v in SERVER_INFO.items() if k != "internal_states"}
+    assert adapter.server_concurrency(without_states, CONFIG.preset("balanced")) == 128

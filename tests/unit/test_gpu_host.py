@@ -9,7 +9,6 @@ from rich.console import Console
 
 from evalclient.config import load_config
 from evalclient.doctor import HostFacts, render, run_checks
-from evalclient.engines import get_adapter
 from evalclient.errors import GPUUnavailableError
 from evalclient.hardware import Gpu, deployment_fit, gpus_of, kv_cache_gb
 from evalclient.monitor.nvml import GpuProbe, probe_gpus
@@ -119,34 +118,35 @@ def test_kv_cache_follows_the_attention_shape_tokens_and_dtype() -> None:
 
 def test_fp8_needs_what_each_engine_documents() -> None:
     memory = _deployment("qwen3_8b", "memory_optimized", "sglang")
-    sglang_a100 = deployment_fit(get_adapter("sglang"), memory, A100_40)
+    sglang_a100 = deployment_fit(memory, A100_40)
     assert sglang_a100.reasons == (
         "sglang serves fp8 weights from compute capability 8.9 (SGLang quantization and quantized KV cache "
         "docs); this GPU has 8.0",
     )
-    vllm_a100 = deployment_fit(
-        get_adapter("vllm"), _deployment("qwen3_8b", "memory_optimized", "vllm"), A100_40
-    )
+    vllm_a100 = deployment_fit(_deployment("qwen3_8b", "memory_optimized", "vllm"), A100_40)
     assert vllm_a100.runs
     assert vllm_a100.notes == (
         "vllm serves fp8 as weight-only W8A16 (Marlin) on GPU 0 (NVIDIA A100-SXM4-40GB), compute capability "
         "8.0; native fp8 needs 8.9",
     )
-    tgi_t4 = deployment_fit(get_adapter("tgi"), _deployment("qwen3_8b", "memory_optimized"), T4)
+    tgi_t4 = deployment_fit(_deployment("qwen2.5_8b", "memory_optimized"), T4)
     assert tgi_t4.reasons[:2] == (
         "tgi serves fp8 weights from compute capability 8.0 (TGI 3.3 launcher docs and fp8 layer); this "
         "GPU has 7.5",
         "tgi serves an fp8 KV cache from compute capability 8.0 (TGI 3.3 launcher docs and fp8 layer); "
         "this GPU has 7.5",
     )
-    h100 = deployment_fit(get_adapter("sglang"), memory, H100)
+    h100 = deployment_fit(memory, H100)
     assert (h100.runs, h100.notes) == (True, ())
+    # TGI serves Qwen3 through its transformers fallback, which applies no fp8: nothing to check on a T4
+    fallback = deployment_fit(_deployment("qwen3_8b", "memory_optimized"), T4)
+    assert not any("fp8" in reason for reason in fallback.reasons)
 
 
 def test_memory_fit_counts_weights_kv_and_the_reserve() -> None:
-    fits = deployment_fit(get_adapter("tgi"), _deployment("qwen2.5_14b", "balanced"), H100)
+    fits = deployment_fit(_deployment("qwen2.5_14b", "balanced"), H100)
     assert fits.summary == "fits (31/76 GB)"
-    too_big = deployment_fit(get_adapter("tgi"), _deployment("qwen2.5_14b", "balanced"), L4)
+    too_big = deployment_fit(_deployment("qwen2.5_14b", "balanced"), L4)
     assert too_big.summary == (
         "cannot run on GPU 1 (NVIDIA L4): needs ~31.0 GB (weights 29.4 GB + KV cache 1.6 GB for 8,192 "
         "tokens); the engine gets 21.7 of 24.1 GB at gpu_memory_fraction 0.9, 15% of it kept for activations"
@@ -246,3 +246,26 @@ async def test_runner_refuses_a_deployment_that_cannot_run_and_records_why(tmp_p
         "kept for activations (it needs 2 GPUs like it, 1 given); nothing was started"
     )
     assert summary.outcomes[1].model == "qwen2.5_8b"  # the next deployment was tried (and failed to connect)
+
+
+def test_an_image_a_model_is_routed_to_that_the_driver_cannot_run_fails_only_its_deployments(
+    tmp_path: Path,
+) -> None:
+    from evalclient.runner import EvaluationRunner, RunOptions
+
+    plan = build_plan(CONFIG, models=["qwen2.5_8b", "qwen_8b"], presets=["balanced"], datasets=["gsm8k"],
+                      samples=2, engine="tgi", image=CONFIG.sweep.engine.image,
+                      routes=CONFIG.sweep.engine.models)  # fmt: skip
+    runner = EvaluationRunner(CONFIG, plan, RunOptions(output=tmp_path, gpus=(0,)))
+
+    class Engine:  # the pinned images, not pulled yet: their CUDA comes from the pin table
+        def image_env(self, image: str) -> None:
+            return None
+
+    driver_12_4 = GpuProbe(1, (H100.name,), None, (85.0,), ((9, 0),), "550.54.15", (12, 4))
+    runner._require_cuda(driver_12_4, Engine())  # type: ignore[arg-type]
+    assert runner.unfit == {
+        "qwen_8b_balanced": "qwen_8b_balanced: image vllm/vllm-openai:v0.21.0-cu129 needs CUDA 12.9 (NVIDIA "
+        "driver 575.51 or newer) but the host's NVIDIA driver 550.54.15 supports CUDA 12.4; update the "
+        "NVIDIA driver; nothing was started"
+    }

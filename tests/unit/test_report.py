@@ -401,3 +401,62 @@ def test_report_command(tmp_path: Path) -> None:
     assert f"reports: {base}/reports/report.html" in result.output
     manifest = json.loads((base / "manifest.json").read_text())
     assert manifest["status"] == "interrupted"  # the report reads, never rewrites, the run's files
+
+
+FALLBACK = {
+    "engine": "tgi",
+    "image": "ghcr.io/huggingface/text-generation-inference:3.3.7",
+    "engine_version": "3.3.7",
+    "capabilities_assumed": False,
+    "serving_path": "fallback",
+    "serving_path_name": "TransformersFlashCausalLM",
+    "substitutions": [
+        "qwen3_8b on tgi 3.3.7: quantize=fp8 not applied on TransformersFlashCausalLM (fallback); weights "
+        "served in float16",
+        "qwen3_8b on tgi 3.3.7: kv_cache_dtype=fp8_e4m3 not applied on TransformersFlashCausalLM (fallback)",
+    ],
+    "refusal": None,
+    "route": None,
+}
+NATIVE = {
+    **FALLBACK,
+    "engine": "vllm",
+    "image": "vllm/vllm-openai:v0.21.0-cu129",
+    "engine_version": "0.21.0",
+    "serving_path": "native",
+    "substitutions": [],
+    "route": "sweep.yaml engine.models routes qwen_8b to vllm",
+}
+
+
+def test_reports_show_how_each_result_was_served_and_say_when_engines_differ(tmp_path: Path) -> None:
+    results = ResultsOrganizer(tmp_path)
+    write_combination(results, "qwen3_8b", "balanced", "gsm8k", gsm8k_verdicts(15), serving=FALLBACK)
+    write_combination(results, "qwen_8b", "balanced", "gsm8k", gsm8k_verdicts(10), serving=NATIVE)
+    built = build_reports(tmp_path, {})
+    frame = pd.read_csv(tmp_path / "metrics" / "aggregated" / "summary.csv").set_index("model")
+    served = frame.loc["qwen3_8b", ["engine", "engine_version", "serving_path"]].tolist()
+    assert served == ["tgi", "3.3.7", "fallback"]
+    assert frame.loc["qwen3_8b", "substitutions"] == "; ".join(FALLBACK["substitutions"])
+    assert frame.loc["qwen3_8b", "flags"] == (
+        "not as the preset says: quantize=fp8 not applied on TransformersFlashCausalLM (fallback); weights "
+        "served in float16 (and 1 more)"
+    )
+    assert bool(frame.loc["qwen3_8b", "ranked"])  # the flag says how it was served; it does not unrank it
+    assert frame.loc["qwen_8b", ["engine", "serving_path"]].tolist() == ["vllm", "native"]
+    assert rows(built, "Served by") == [
+        (
+            "qwen3_8b",
+            "balanced",
+            "tgi 3.3.7 (fallback)",
+            "ghcr.io/huggingface/text-generation-inference:3.3.7",
+            "quantize=fp8 not applied on TransformersFlashCausalLM (fallback); weights served in float16; "
+            "kv_cache_dtype=fp8_e4m3 not applied on TransformersFlashCausalLM (fallback)",
+        ),
+        ("qwen_8b", "balanced", "vllm 0.21.0 (native)", "vllm/vllm-openai:v0.21.0-cu129", "—"),
+    ]
+    note = table(built, "Headline scores at the balanced preset").note
+    assert note.endswith(
+        "Served by different engines or serving paths, so these scores compare the engines too — tgi 3.3.7 "
+        "(fallback): qwen3_8b_balanced; vllm 0.21.0 (native): qwen_8b_balanced."
+    )

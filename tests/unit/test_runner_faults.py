@@ -24,7 +24,7 @@ PLAN = build_plan(
     CONFIG, models=["qwen2.5_8b"], presets=["balanced"], datasets=["gsm8k", "arc_challenge"], samples=12,
     engine="tgi", image=None,
 )  # fmt: skip
-SLOW = ["--decode-step-ms", "40", "--model-id", "Qwen/Qwen2.5-7B-Instruct"]
+SLOW = ["--decode-step-ms", "40", "--model-id", "Qwen/Qwen2.5-7B-Instruct", "--prometheus-port", "0"]
 
 
 def _checkpointed(out: Path) -> int:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from evalclient.config import load_config
-from evalclient.engines import get_adapter
 from evalclient.planning import build_plan
 from evalclient.schedule import Job, Placement, Scheduler, estimate_minutes, makespan, simulate
 from evalclient.slots import sweep_jobs, virtual_pool
@@ -77,22 +76,24 @@ def test_the_estimate_scales_with_the_weights_and_the_gpus() -> None:
 
 
 SWEEP = build_plan(CONFIG, models=CONFIG.sweep.models, presets=CONFIG.sweep.presets,
-                   datasets=list(CONFIG.sweep.datasets), samples=None, engine="tgi", image=None)  # fmt: skip
+                   datasets=list(CONFIG.sweep.datasets), samples=None, engine="tgi", image=None,
+                   routes=CONFIG.sweep.engine.models)  # fmt: skip
 
-# (GPUs, GB) → (deployments scheduled, of which on 2 GPUs, waves, wall minutes, one-at-a-time minutes)
+# (GPUs, GB) → (deployments scheduled, of which on 2 GPUs, waves, wall minutes, one-at-a-time minutes), for
+# the default sweep as each engine serves it (Qwen v1 routed to vLLM; Qwen3 on TGI's fallback in 16 bits)
 PINNED = {
-    (1, 24): (6, 0, 6, 115.5, 115.5),
-    (1, 48): (17, 0, 17, 457.7, 457.7),
-    (1, 80): (17, 0, 17, 457.7, 457.7),
-    (2, 24): (12, 6, 9, 167.1, 224.5),
-    (2, 48): (17, 0, 11, 231.1, 457.7),
-    (2, 80): (17, 0, 11, 231.1, 457.7),
-    (4, 24): (12, 6, 6, 89.4, 224.5),
-    (4, 48): (17, 0, 9, 120.2, 457.7),
-    (4, 80): (17, 0, 9, 120.2, 457.7),
-    (8, 24): (12, 6, 4, 46.3, 224.5),
-    (8, 48): (17, 0, 6, 61.0, 457.7),
-    (8, 80): (17, 0, 6, 61.0, 457.7),
+    (1, 24): (8, 0, 8, 156.5, 156.5),
+    (1, 48): (18, 0, 18, 497.1, 497.1),
+    (1, 80): (18, 0, 18, 497.1, 497.1),
+    (2, 24): (18, 10, 15, 263.8, 341.8),
+    (2, 48): (18, 0, 16, 254.4, 497.1),
+    (2, 80): (18, 0, 16, 254.4, 497.1),
+    (4, 24): (18, 10, 12, 133.6, 341.8),
+    (4, 48): (18, 0, 12, 132.7, 497.1),
+    (4, 80): (18, 0, 12, 132.7, 497.1),
+    (8, 24): (18, 10, 8, 68.0, 341.8),
+    (8, 48): (18, 0, 7, 71.4, 497.1),
+    (8, 80): (18, 0, 7, 71.4, 497.1),
 }
 
 
@@ -100,7 +101,7 @@ PINNED = {
 def test_the_default_sweeps_schedule_is_pinned_and_never_shares_a_gpu(count: int, memory: int) -> None:
     pool = virtual_pool(f"virtual:{count}x{memory}@9.0")
     assert pool is not None
-    _, jobs = sweep_jobs(get_adapter("tgi"), SWEEP.deployments, pool)
+    _, jobs = sweep_jobs(SWEEP.deployments, pool)
     placements = simulate(jobs, count)
     summary = (
         len(placements),

@@ -35,7 +35,11 @@ def test_parser_takes_tgi_launcher_flags() -> None:
     assert config.max_concurrent_requests == 64
     assert (config.max_input_tokens, config.max_total_tokens) == (2048, 4096)
     assert config.max_batch_prefill_tokens == 4096
-    assert config.max_batch_total_tokens == 16000
+    # TGI's v3 router ignores --max-batch-total-tokens for flash models and infers its budget (the profile's)
+    assert config.max_batch_total_tokens == 131_072
+    assert config.launcher_args["max_batch_total_tokens"] == 16000
+    lenient = config_from_args(build_parser().parse_args([*TGI_FLAGS, "--engine-limits", "none"]))
+    assert lenient.max_batch_total_tokens == 16000
     assert config.slots == 12
     assert config.dtype == "bfloat16"
     assert config.launcher_args["cuda_graphs"] == "1,2,4,8"
@@ -129,6 +133,8 @@ def start_sim(procs: list[subprocess.Popen[str]], *args: str) -> tuple[subproces
         "fast",
         "--rules",
         "",
+        "--prometheus-port",  # not TGI's 9000: several run at once
+        "0",
         *args,
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

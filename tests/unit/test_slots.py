@@ -3,21 +3,23 @@ tensor-parallel flags, and the --gpus pools."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from evalclient.config import load_config
 from evalclient.engines import get_adapter
+from evalclient.engines.base import Ports
 from evalclient.errors import UsageError
 from evalclient.hardware import Gpu
 from evalclient.monitor.nvml import GpuProbe
 from evalclient.planning import DeploymentPlan, build_plan
-from evalclient.slots import Slot, real_pool, shard_counts, size_deployment, virtual_pool
+from evalclient.slots import Slot, real_pool, shard_counts, size_deployment, sweep_jobs, virtual_pool
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "presets")
 SWEEP = build_plan(CONFIG, models=CONFIG.sweep.models, presets=CONFIG.sweep.presets, datasets=[], samples=1,
-                   engine="tgi", image=None)  # fmt: skip
+                   engine="tgi", image=None, routes=CONFIG.sweep.engine.models)  # fmt: skip
 
 
 def _deployment(model: str, preset: str, engine: str = "tgi") -> DeploymentPlan:
@@ -30,35 +32,34 @@ def _deployment(model: str, preset: str, engine: str = "tgi") -> DeploymentPlan:
 def _shards(pool_spec: str) -> dict[str, int | None]:
     pool = virtual_pool(pool_spec)
     assert pool is not None
-    return {d.key: size_deployment(get_adapter("tgi"), d, pool).shards for d in SWEEP.deployments}
+    return {d.key: size_deployment(d, pool).shards for d in SWEEP.deployments}
 
 
 def test_a_14b_bf16_model_needs_two_24_gb_gpus_but_one_80_gb_gpu() -> None:
     dep = _deployment("qwen3_14b", "balanced")
-    tgi = get_adapter("tgi")
     small, big = virtual_pool("virtual:2x24@8.9"), virtual_pool("virtual:1x80@9.0")
     assert small is not None
     assert big is not None
-    on_small = size_deployment(tgi, dep, small)
+    on_small = size_deployment(dep, small)
     assert (on_small.shards, on_small.fit and on_small.fit.summary) == (
         2,
         "fits (15/22 GB per GPU on 2 GPUs)",
     )
-    on_big = size_deployment(tgi, dep, big)
+    on_big = size_deployment(dep, big)
     assert (on_big.shards, on_big.fit and on_big.fit.summary) == (1, "fits (31/72 GB)")
 
 
-# The default sweep on TGI, 8 GPUs of each size: 1 or 2 GPUs per deployment, or None (cannot run). The Qwen
-# v1 models run through TGI's transformers fallback, which cannot shard: on 24 GB they do not fit at all; on
-# 48 and 80 GB the 14B memory_optimized preset does not either (no fp8 there, so its 32,768-token KV cache is
-# bf16 with 40 KV heads: 28.4 + 26.8 GB against 80 x 0.8 less 15%).
+# The default sweep (Qwen v1 routed to vLLM 0.21.0, the rest on TGI 3.3.7), 8 GPUs of each size: GPUs per
+# deployment as each engine really serves it. On 24 GB: Qwen3-8B memory_optimized needs 2 GPUs, because TGI's
+# transformers fallback applies no fp8 (16.4 GB of float16 weights against 24 x 0.8 less 15%); Qwen v1 on vLLM
+# shards, and its fp8 memory_optimized fits one GPU; the 14B models at 16 bits need 2.
 TGI_SHARDS = {
-    24: {"qwen2.5_8b": (1, 1, 1), "qwen3_8b": (1, 1, 1), "qwen_8b": (None, None, None),
-         "qwen2.5_14b": (2, 2, 2), "qwen3_14b": (2, 2, 2), "qwen_14b": (None, None, None)},
+    24: {"qwen2.5_8b": (1, 1, 1), "qwen3_8b": (1, 1, 2), "qwen_8b": (2, 2, 1),
+         "qwen2.5_14b": (2, 2, 1), "qwen3_14b": (2, 2, 2), "qwen_14b": (2, 2, 1)},
     48: {"qwen2.5_8b": (1, 1, 1), "qwen3_8b": (1, 1, 1), "qwen_8b": (1, 1, 1),
-         "qwen2.5_14b": (1, 1, 1), "qwen3_14b": (1, 1, 1), "qwen_14b": (1, 1, None)},
+         "qwen2.5_14b": (1, 1, 1), "qwen3_14b": (1, 1, 1), "qwen_14b": (1, 1, 1)},
     80: {"qwen2.5_8b": (1, 1, 1), "qwen3_8b": (1, 1, 1), "qwen_8b": (1, 1, 1),
-         "qwen2.5_14b": (1, 1, 1), "qwen3_14b": (1, 1, 1), "qwen_14b": (1, 1, None)},
+         "qwen2.5_14b": (1, 1, 1), "qwen3_14b": (1, 1, 1), "qwen_14b": (1, 1, 1)},
 }  # fmt: skip
 PRESETS = ("balanced", "performance", "memory_optimized")
 
@@ -81,7 +82,7 @@ def test_a_deployment_gets_the_fewest_gpus_it_fits_on(count: int, expected: int 
 def test_with_too_few_gpus_the_reason_says_how_many_it_needs() -> None:
     pool = virtual_pool("virtual:1x24")
     assert pool is not None
-    sizing = size_deployment(get_adapter("tgi"), _deployment("qwen2.5_14b", "balanced"), pool)
+    sizing = size_deployment(_deployment("qwen2.5_14b", "balanced"), pool)
     assert sizing.shards is None
     assert sizing.reason == (
         "qwen2.5_14b_balanced cannot run on GPU 0 (virtual): needs ~31.0 GB (weights 29.4 GB + KV cache "
@@ -90,33 +91,40 @@ def test_with_too_few_gpus_the_reason_says_how_many_it_needs() -> None:
     )
 
 
-def test_tgi_cannot_shard_a_remote_code_model_and_vllm_can() -> None:
+def test_a_refused_deployment_is_never_sized_and_its_route_shards() -> None:
     pool = virtual_pool("virtual:8x24")
     assert pool is not None
-    tgi = size_deployment(get_adapter("tgi"), _deployment("qwen_8b", "balanced"), pool)
-    assert tgi.shards is None
-    assert tgi.reason is not None
-    assert tgi.reason.endswith("(tgi cannot shard Qwen/Qwen-7B-Chat over several GPUs)")
-    vllm = size_deployment(get_adapter("vllm"), _deployment("qwen_8b", "balanced", "vllm"), pool)
+    refused = _deployment("qwen_8b", "balanced")  # TGI 3.3.7, no route: refused by the capability table
+    assert not refused.serving.starts
+    sizings, jobs = sweep_jobs([refused], pool)
+    assert (sizings, jobs) == ({}, [])
+    vllm = size_deployment(_deployment("qwen_8b", "balanced", "vllm"), pool)  # routed to v0.21.0
     assert vllm.shards == 2
 
 
+def test_a_path_that_cannot_shard_is_sized_on_one_gpu_and_says_so() -> None:
+    pool = virtual_pool("virtual:8x24")
+    assert pool is not None
+    deployment = _deployment("qwen2.5_14b", "balanced")
+    unsharded = replace(deployment, serving=replace(deployment.serving, shardable=False))
+    assert shard_counts(unsharded, 8) == [1]
+    sizing = size_deployment(unsharded, pool)
+    assert sizing.shards is None
+    assert sizing.reason is not None
+    assert sizing.reason.endswith("(tgi cannot shard Qwen/Qwen2.5-14B-Instruct over several GPUs)")
+
+
 def test_tensor_parallel_degrees_divide_the_attention_heads() -> None:
-    tgi = get_adapter("tgi")
-    assert shard_counts(tgi, _deployment("qwen2.5_8b", "balanced"), 8) == [1, 2, 4]  # 28 heads, 4 KV heads
-    assert shard_counts(tgi, _deployment("qwen3_14b", "balanced"), 8) == [1, 2, 4, 8]  # 40 heads, 8 KV heads
-    assert shard_counts(tgi, _deployment("qwen3_14b", "balanced"), 3) == [1, 2]
-    assert shard_counts(tgi, _deployment("qwen_14b", "balanced"), 8) == [
-        1
-    ]  # TGI: no sharding for remote code
+    assert shard_counts(_deployment("qwen2.5_8b", "balanced"), 8) == [1, 2, 4]  # 28 heads, 4 KV heads
+    assert shard_counts(_deployment("qwen3_14b", "balanced"), 8) == [1, 2, 4, 8]  # 40 heads, 8 KV heads
+    assert shard_counts(_deployment("qwen3_14b", "balanced"), 3) == [1, 2]
+    assert shard_counts(_deployment("qwen_14b", "balanced", "vllm"), 8) == [1, 2, 4, 8]  # 40 heads
 
 
 def test_missing_fp8_support_is_not_retried_on_more_gpus() -> None:
     pool = virtual_pool("virtual:8x40@8.0")  # A100-like: SGLang serves fp8 from 8.9 only
     assert pool is not None
-    sizing = size_deployment(
-        get_adapter("sglang"), _deployment("qwen3_8b", "memory_optimized", "sglang"), pool
-    )
+    sizing = size_deployment(_deployment("qwen3_8b", "memory_optimized", "sglang"), pool)
     assert sizing.shards is None
     assert sizing.reason == (
         "qwen3_8b_memory_optimized cannot run on GPU 0 (virtual): sglang serves fp8 weights from compute "
@@ -131,9 +139,14 @@ def test_each_engine_gets_its_tensor_parallel_flag(engine: str, flag: str) -> No
     dep = _deployment("qwen3_14b", "balanced", engine)
     adapter = get_adapter(engine)
     single = adapter.launch_spec(dep.model, dep.preset, port=8080)
-    double = adapter.launch_spec(dep.model, dep.preset, port=8080, shards=2)
+    double = adapter.launch_spec(dep.model, dep.preset, port=8080, ports=Ports(8080, 9100, 29600), shards=2)
     assert flag not in single.args
-    assert double.args == (*single.args, flag, "2")
+    assert double.fingerprint_args == (*single.fingerprint_args, flag, "2")
+    rendezvous = {"tgi": ["--master-port", "29600"], "sglang": ["--nccl-port", "29600"], "vllm": []}[engine]
+    assert double.args[len(double.fingerprint_args) :] == (
+        *(["--prometheus-port", "9100"] if engine == "tgi" else []),
+        *rendezvous,
+    )
 
 
 def test_gpu_pools() -> None:

@@ -9,6 +9,7 @@ from evalclient.report.document import Section, number, plural
 from evalclient.report.families import REPORT_FAMILIES, family_of
 from evalclient.report.headline import headline_of
 from evalclient.report.sanity import ranked
+from evalclient.report.serving import differences, served_as, serving_of
 from evalclient.report.tree import Combination
 
 FOLDER = "model_comparison"
@@ -23,13 +24,22 @@ def section(ctx: ReportContext) -> Section:
         return out
     datasets = tree.datasets
     headers = ["model", *(_dataset_header(ctx, d) for d in datasets)]
+    at_reference = [tree.combinations.get((m, reference, d)) for m in tree.models for d in datasets]
+    mixed = differences(at_reference)
     out.table(
         f"Headline scores at the {reference} preset",
         headers,
         [[m, *(score_cell(tree.combinations.get((m, reference, d))) for d in datasets)] for m in tree.models],
         key=True,
         note="One metric per dataset (named in the header), with its sample count. ⚑ marks a sanity flag: "
-        "such a score is shown, not ranked.",
+        "such a score is shown, not ranked." + (f" {mixed}" if mixed else ""),
+    )
+    out.table(
+        "Served by",
+        ("model", "preset", "engine (serving path)", "image", "knobs not applied"),
+        _served_rows(ctx),
+        note="Each deployment's engine release, serving path and image, from its results' provenance; "
+        "a knob not applied is listed, never reported as applied.",
     )
     out.table(
         "Headline scores at every preset",
@@ -46,7 +56,7 @@ def section(ctx: ReportContext) -> Section:
         _best_per_family(ctx, reference),
         key=True,
         note="Mean of the headline scores on 0–1 (BLEU / 100) over the family's datasets; only models with "
-        "a complete, unflagged result on every one of them are ranked.",
+        "a complete, unflagged result on every one of them are ranked." + (f" {mixed}" if mixed else ""),
     )
     series = {m: [_score01(tree.combinations.get((m, reference, d))) for d in datasets] for m in tree.models}
     out.figure(
@@ -56,6 +66,21 @@ def section(ctx: ReportContext) -> Section:
         plots.grouped_bars(datasets, series, "score (0–1)", f"Headline score per dataset ({reference})"),
     )
     return out
+
+
+def _served_rows(ctx: ReportContext) -> list[list[str]]:
+    rows = []
+    for model in ctx.tree.models:
+        for preset in ctx.tree.presets:
+            combos = [c for c in ctx.tree.combinations.values() if (c.model, c.preset) == (model, preset)]
+            served = next((c for c in combos if c.record is not None), None)
+            if served is None:
+                continue
+            serving = serving_of(served)
+            notes = serving.get("substitutions") or ()
+            knobs = "; ".join(str(n).split(": ", 1)[-1] for n in notes) or "—"
+            rows.append([model, preset, served_as(served), str(serving.get("image") or "—"), knobs])
+    return rows
 
 
 def _dataset_header(ctx: ReportContext, dataset: str) -> str:

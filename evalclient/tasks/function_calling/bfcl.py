@@ -173,6 +173,7 @@ def bfcl_task(options: TaskOptions | None = None) -> TaskSpec:
         description=f"BFCL non-live AST categories ({mode} function calling); BFCL's AST checker",
         mode=mode,
         modes=MODES,
+        single_call_mode=PROMPT_TOOLS_MODE,
         stratify="category",
         configure=bfcl_task,
         hub_rows=bfcl_data.hub_rows,
