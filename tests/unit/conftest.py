@@ -1,8 +1,9 @@
-"""Unit-tier fixtures: the real simulator app served in-process on 127.0.0.1."""
+"""Unit-tier fixtures: the real simulator app served in-process on 127.0.0.1; processes reaped after use."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine
+import subprocess
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any
 
 import pytest
@@ -41,3 +42,14 @@ def start_sim(serve_app: ServeApp) -> StartSim:
         return await serve_app(create_app(SimConfig.for_profile("fast", **overrides), rules))
 
     return start
+
+
+@pytest.fixture
+def launch() -> Iterator[list[subprocess.Popen[str]]]:
+    """A list to append started processes to; each is killed (if still running) and reaped after the test."""
+    procs: list[subprocess.Popen[str]] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from free_port import free_port
 
 from evalclient.sim.cli import build_parser, config_from_args, load_rules_arg, main, start_line
 from evalclient.sim.config import SimConfig, SimConfigError
@@ -103,22 +102,6 @@ def test_start_line_states_the_model_slots_steps_and_throughput() -> None:
     assert "\n" not in line
     for part in ("m/x", "16 slots", "decode step 10 ms", "prefill 0.02 ms/token", "1600 tokens/s"):
         assert part in line
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def launch() -> Iterator[list[subprocess.Popen[str]]]:
-    procs: list[subprocess.Popen[str]] = []
-    yield procs
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
 
 
 def start_sim(procs: list[subprocess.Popen[str]], *args: str) -> tuple[subprocess.Popen[str], int, str]:

@@ -7,13 +7,11 @@ the ports TGI binds on the host network (its Prometheus listener, the shards' ma
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -181,22 +179,6 @@ async def test_a_pinned_image_that_cannot_start_the_model_is_never_started(tmp_p
     assert (outcome.error or "").endswith("; nothing was started")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
-
-
 def _start(started: list[subprocess.Popen[str]], *args: str) -> subprocess.Popen[str]:
     cmd = [sys.executable, "-m", "evalclient.sim", "--profile", "fast", "--rules", "", *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -216,13 +198,13 @@ def _metrics(port: int) -> str:
 
 
 def test_two_servers_on_one_prometheus_port_collide_as_tgi_does(
-    processes: list[subprocess.Popen[str]],
+    launch: list[subprocess.Popen[str]],
 ) -> None:
     with PortLease(count=3) as lease:
         http, metrics, other = lease.ports
-        _start(processes, "--port", str(http), "--prometheus-port", str(metrics))
+        _start(launch, "--port", str(http), "--prometheus-port", str(metrics))
         assert "tgi_request_count" in _metrics(metrics)  # TGI serves /metrics on its Prometheus port too
-        second = _start(processes, "--port", str(other), "--prometheus-port", str(metrics))
+        second = _start(launch, "--port", str(other), "--prometheus-port", str(metrics))
         assert second.wait(timeout=15) == 1
         assert second.stderr is not None
         err = second.stderr.read()
@@ -230,14 +212,14 @@ def test_two_servers_on_one_prometheus_port_collide_as_tgi_does(
 
 
 def test_two_sharded_servers_on_one_master_port_collide_as_tgi_does(
-    processes: list[subprocess.Popen[str]],
+    launch: list[subprocess.Popen[str]],
 ) -> None:
     with PortLease(count=5) as lease:
         http, metrics, master, http2, metrics2 = lease.ports
-        _start(processes, "--port", str(http), "--prometheus-port", str(metrics), "--num-shard", "2",
+        _start(launch, "--port", str(http), "--prometheus-port", str(metrics), "--num-shard", "2",
                "--master-port", str(master))  # fmt: skip
         _metrics(metrics)
-        second = _start(processes, "--port", str(http2), "--prometheus-port", str(metrics2),
+        second = _start(launch, "--port", str(http2), "--prometheus-port", str(metrics2),
                         "--num-shard", "2", "--master-port", str(master))  # fmt: skip
         assert second.wait(timeout=15) == 1
         assert second.stderr is not None
