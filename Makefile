@@ -11,6 +11,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev,ray]'
+	@# the reference AlpacaEval metrics the tests check ours against (tests/reference_harness), never imported
+	@# by evalclient; without its dependencies, which would pull an OpenAI client
+	$(BIN)/python -m pip install -q --no-deps --upgrade --target $(VENV)/reference alpaca-eval==0.6.6
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install evalclient with its dev tools

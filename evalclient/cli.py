@@ -296,7 +296,9 @@ def eval_all(
         "ray_address": ray_address,
     }
     failed = _run_selected(ctx, opts, exit_on_failure=False)
-    if any(d in ready for d in ("mt_bench", "alpaca_eval")):
+    from evalclient.judge.phase import JUDGED_DATASETS
+
+    if any(d in ready for d in JUDGED_DATASETS):
         from evalclient.judge import largest_model
 
         judge = largest_model(config, config.sweep.models)
@@ -713,9 +715,10 @@ def _report(config: Config, base_dir: Path, compare: Sequence[Path]) -> None:
     help="FastChat's data/mt_bench/reference_answer/gpt-4.jsonl (to grade math, reasoning, coding).",
 )
 @click.option(
-    "--instruction-difficulty",
+    "--alpaca-gamed",
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    help="AlpacaEval's instruction_difficulty.csv (for the length-controlled win rate).",
+    help="AlpacaEval's df_gamed.csv (its length-controlled win rate's gamed baselines and instruction "
+    "difficulty).",
 )
 @click.option("--concurrency", type=click.IntRange(min=1), help="Judge requests in flight.")
 @MODEL_CACHE
@@ -803,7 +806,7 @@ def _judge(ctx: click.Context, opts: dict[str, Any]) -> int:
         data_dir=opts.get("data_dir"),
         cache_dir=results.datasets_cache,
         references=opts.get("mt_bench_references"),
-        difficulty=opts.get("instruction_difficulty"),
+        gamed=opts.get("alpaca_gamed"),
     )
     quiet = bool(opts.get("quiet"))
     with RunLock(results.base_dir, run_id):
@@ -980,26 +983,35 @@ def datasets() -> None:
 )
 @click.pass_context
 def datasets_fetch(ctx: click.Context, names: str | None, output: Path | None) -> None:
-    """Download the pinned hub splits into the cache, for offline runs later."""
+    """Download the pinned hub files of each dataset (and the judge's data) into the cache, check their rows
+    against the declarations and lock their hashes, for offline runs later; one line a dataset."""
     from evalclient.judge.data import fetch_judge_files
     from evalclient.results import ResultsOrganizer
-    from evalclient.tasks import DatasetManager, task_names
+    from evalclient.tasks import task_names, variant_names
+    from evalclient.tasks.fetch import fetch_dataset
 
     config = _config(ctx)
-    selected = resolve_names(names, task_names() if names else config.sweep.datasets, "dataset")
+    valid = [*task_names(), *variant_names()]
+    selected = resolve_names(names, valid if names else config.sweep.datasets, "dataset")
     cache = ResultsOrganizer(output or Path(config.sweep.output)).datasets_cache
-    manager = DatasetManager(None, cache)
-    failed = 0
+    out.print(f"fetching {len(selected)} dataset(s) into {cache}")
+    failed: list[str] = []
     for name in selected:
+        fetched = fetch_dataset(name, cache)
+        (err if fetched.error else out).print(fetched.line, soft_wrap=True, highlight=False, markup=False)
+        if fetched.error:
+            failed.append(name)
+            continue
         try:
-            out.print(f"{name}: {len(manager.rows(name))} rows cached in {cache}")
             judge_file = fetch_judge_files(name, cache)
-            if judge_file is not None:
-                out.print(f"{name}: judge data cached as {judge_file}")
         except EvalClientError as exc:
-            failed += 1
-            err.print(f"[red]{name}:[/red] {exc}", soft_wrap=True)
+            failed.append(f"{name} (judge data)")
+            err.print(f"✗ {name} judge data: {exc}", soft_wrap=True, highlight=False, markup=False)
+            continue
+        if judge_file is not None:
+            out.print(f"✓ {name} judge data: {judge_file.name}", highlight=False, markup=False)
     if failed:
+        err.print(f"[red]{len(failed)} failed:[/red] {', '.join(failed)}", soft_wrap=True, highlight=False)
         sys.exit(1)
 
 

@@ -207,21 +207,27 @@ def render_preset(preset: Preset, model: ModelSpec, engine: str, console: Consol
 
 
 def render_datasets(console: Console) -> None:
+    """Each dataset's pinned hub source: repository, split, commit (12 characters), the split's declared
+    row count and the files it is read from."""
     from evalclient.tasks import all_tasks
 
     table = Table(title="datasets")
-    for header in ("name", "family", "hub source", "split", "revision", "requests", "implemented"):
-        table.add_column(header)
+    for header in ("name", "hub source", "split", "revision", "rows", "files", "requests"):
+        table.add_column(header, overflow="fold", no_wrap=header in ("name", "revision", "rows", "files"))
     for task in all_tasks():
         source = task.source
         hub = source.path + (f" ({source.config})" if source.config else "")
+        files = source.files_of()
+        rows = source.rows_of()
         table.add_row(
             task.name,
-            task.family,
             hub,
             source.split,
-            source.revision,
+            source.revision[:12],
+            "—" if rows is None else f"{rows:,}",
+            (files[0] + (f" (+{len(files) - 1})" if len(files) > 1 else ""))
+            if files
+            else "(read by the task)",
             ", ".join(sorted(str(k) for k in task.request_kinds)) or "—",
-            "yes" if task.implemented else "not yet",
         )
     console.print(table)

@@ -26,7 +26,7 @@ from evalclient.tasks.manager import DatasetManager
 from evalclient.tasks.offline_scoring import read_predictions
 from evalclient.tasks.registry import get_task
 
-JUDGED_DATASETS = ("mt_bench", "alpaca_eval")
+JUDGED_DATASETS = ("mt_bench", "alpaca_eval", "alpaca_eval_v1")
 log = logging.getLogger("evalclient.judge")
 
 
@@ -127,7 +127,7 @@ async def _judge_record(
     store = JudgmentStore(results.judgments_path(record.model, record.preset, record.dataset))
     before = session.sent
     judge = session.for_store(store, judges_own_answers=session.identity.get("name") == record.model)
-    result = await task.scorer(samples, outputs, ScoreContext(judge=judge))
+    result = await task.scorer(samples, outputs, ScoreContext(judge=judge, data=data.extras(task.name)))
     kept = {k: v for k, v in record.dataset_metrics.items() if k != "pending_reason"}
     metrics = {**kept, **result.metrics, "judgments_file": str(store.path.relative_to(results.base_dir))}
     record.dataset_metrics = metrics

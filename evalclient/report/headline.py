@@ -44,6 +44,7 @@ HEADLINES: dict[str, tuple[Headline, ...]] = {
     "mbpp": (_PASS_AT_1,),
     "mt_bench": (_MT_BENCH,),
     "alpaca_eval": (_WIN_RATE,),
+    "alpaca_eval_v1": (_WIN_RATE,),
     "bfcl": (_AST, _ACCURACY),
 }
 _FALLBACK = (_PASS_AT_1, _ACC_NORM, _MC2, _ACCURACY, Headline("exact_match", "correct", binary=True))

@@ -20,7 +20,10 @@ from .scheduler import Clock, RealClock, Scheduler, Sequence
 from .tokenizer import eos_token_for
 from .validate import Validated, ValidationError, validate
 
-TGI_VERSION = "3.3.6"
+TGI_VERSION = "3.3.6-dev0"
+"""What TGI 3.3.7 reports as its version in /info (and the version label of its metrics): its router's
+Cargo package version, which the v3.3.7 tag left at 3.3.6-dev0 (Cargo.toml, workspace.package.version).
+"""
 
 
 class GenError(Exception):

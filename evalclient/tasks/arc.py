@@ -50,7 +50,16 @@ def arc_item(sample: Sample) -> MCItem:
 ARC = MCDeclaration(
     name="arc_challenge",
     family="reasoning",
-    source=HubSource("allenai/ai2_arc", "ARC-Challenge", "test", "210d026faf9955653af8916fad021475a3f00453"),
+    source=HubSource(
+        "allenai/ai2_arc",
+        "ARC-Challenge",
+        "test",
+        "210d026faf9955653af8916fad021475a3f00453",
+        files=(("test", ("ARC-Challenge/test-00000-of-00001.parquet",)),),
+        rows=(("test", 1172),),
+        cited="the tree at 210d026 (ARC-Challenge/, ARC-Easy/, README.md: no ai2_arc.py); 1,172 test "
+        "questions",
+    ),
     required_fields=("id", "question", "choices", "answerKey"),
     id_field="id",
     item_of=arc_item,

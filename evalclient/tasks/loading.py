@@ -1,8 +1,10 @@
-"""Dataset rows from the hub (pinned revision) or a local JSON/JSONL/Parquet file, and seeded sampling.
+"""Dataset rows from the hub (the pinned files of a split: tasks/hub.py) or a local JSON/JSONL/Parquet file,
+and seeded sampling.
 
 Local files hold rows in the hub schema (same field names). Every row is checked for the task's required
 fields, and a problem names the file, the row and the field; a task may then complete its rows
-(`TaskSpec.prepare_rows`). A task whose hub files are not one table reads them itself (`TaskSpec.hub_rows`).
+(`TaskSpec.prepare_rows`). A task whose hub files are not one table reads them itself (`TaskSpec.hub_rows`,
+given the hub store).
 Samples are a seeded subset in original
 order: the first n of one seeded permutation, so a larger n keeps every id a smaller n chose.
 """
@@ -18,12 +20,9 @@ from typing import Any
 
 from evalclient.errors import DatasetError, UsageError
 from evalclient.tasks.base import Sample, TaskSpec
+from evalclient.tasks.hub import OFFLINE_HINT, HubStore, split_files
 
 DATA_FILE_SUFFIXES: tuple[str, ...] = (".jsonl", ".json", ".parquet")
-OFFLINE_HINT = (
-    "pass --data-dir/--data-file with rows in the hub schema, "
-    "or run `evalclient datasets fetch` on a connected machine to fill the cache"
-)
 
 Row = dict[str, Any]
 log = logging.getLogger("evalclient.dataset")
@@ -59,42 +58,33 @@ def hub_label(task: TaskSpec) -> str:
     """`path[/config]:split@revision`, how messages name a hub dataset."""
     source = task.source
     config = f"/{source.config}" if source.config else ""
-    files = f" ({source.data_files})" if source.data_files else ""
-    return f"{source.path}{config}{files}:{source.split}@{source.revision}"
+    return f"{source.path}{config}:{source.split}@{source.revision}"
 
 
-def load_hub_rows(task: TaskSpec, cache_dir: Path | None = None) -> list[Row]:
-    """Rows of the task's pinned hub split via `datasets.load_dataset`; any failure is a DatasetError."""
-    if task.hub_rows is not None:
-        return _own_hub_rows(task, cache_dir)
-    source = task.source
-    kwargs: dict[str, Any] = {"split": source.split, "revision": source.revision}
-    if cache_dir is not None:
-        kwargs["cache_dir"] = str(cache_dir)
-    if source.data_files is not None:
-        kwargs["data_files"] = source.data_files
+def load_hub_rows(task: TaskSpec, cache_dir: Path | None = None, store: HubStore | None = None) -> list[Row]:
+    """Rows of the task's pinned hub split, read from the files its source declares for it (downloaded by
+    name through `huggingface_hub` and checked against the dataset lock: tasks/hub.py), in file order; its
+    row count checked against the declared one. Any failure is a DatasetError."""
+    store = store or HubStore.of(cache_dir)
     try:
-        import datasets
-
-        dataset = datasets.load_dataset(source.path, source.config, **kwargs)
-        rows: list[Row] = [dict(row) for row in dataset]
-    except Exception as exc:
-        raise DatasetError(
-            f"cannot load {task.name} from the hub ({hub_label(task)}): {_first_line(exc)}", OFFLINE_HINT
-        ) from exc
-    return rows
-
-
-def _own_hub_rows(task: TaskSpec, cache_dir: Path | None) -> list[Row]:
-    assert task.hub_rows is not None
-    try:
-        return task.hub_rows(None if cache_dir is None else str(cache_dir))
+        if task.hub_rows is not None:
+            rows = task.hub_rows(store)
+        else:
+            rows = [row for path in split_files(task.name, task.source, task.source.split, store)
+                    for row in load_file_rows(path)]  # fmt: skip
     except DatasetError:
         raise
     except Exception as exc:
         raise DatasetError(
             f"cannot load {task.name} from the hub ({hub_label(task)}): {_first_line(exc)}", OFFLINE_HINT
         ) from exc
+    expected = task.source.rows_of()
+    if expected is not None and len(rows) != expected:
+        raise DatasetError(
+            f"{task.name}: {hub_label(task)} holds {len(rows)} rows; its source declares {expected}",
+            "the hub files are not the ones this evalclient pins: report it, or pass --data-dir",
+        )
+    return rows
 
 
 def load_file_rows(path: Path) -> list[Row]:

@@ -1,10 +1,10 @@
 """DatasetManager: where each dataset's rows come from (file or hub), seeded samples, and fingerprints.
 
 Source order per dataset: an explicit `--data-file`, else `<data_dir>/<name>.jsonl|.json|.parquet`, else
-the pinned hub split (through the `datasets` cache in `cache_dir`). Few-shot examples come from the task's
-few-shot split: `<data_dir>/<name>.<split>.jsonl|...` (e.g. `mmlu.dev.jsonl`), else the hub. Rows are
-loaded once per manager. Methods take a dataset name, or a task already configured with its options.
-"""
+the pinned hub split (its files in the datasets cache `cache_dir`, checked against its lock). Few-shot
+examples come from the task's few-shot split: `<data_dir>/<name>.<split>.jsonl|...` (e.g. `mmlu.dev.jsonl`),
+else the hub. Rows are loaded once per manager. Methods take a dataset name, or a task already configured
+with its options."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from pathlib import Path
 
 from evalclient.errors import DatasetError
 from evalclient.tasks.base import Sample, TaskSpec
+from evalclient.tasks.hub import COMMIT
 from evalclient.tasks.loading import Row, find_data_file, hub_label, load_task_rows, select_samples
+from evalclient.tasks.lock import DatasetLock
 from evalclient.tasks.registry import get_task, task_names
 
 TaskRef = str | TaskSpec
@@ -102,7 +104,16 @@ class DatasetManager:
             return f"sha256:{_file_sha256(path)}"
         if split is not None:
             task = replace(task, source=replace(task.source, split=split))
-        return f"hub:{hub_label(task)}"
+        return f"hub:{hub_label(task)}{self._locked_commit(task)}"
+
+    def _locked_commit(self, task: TaskSpec) -> str:
+        """` (commit <sha>)` where the source names a branch and the dataset lock says which commit it read
+        (a branch locked anew to another commit is another dataset); else empty."""
+        source = task.source
+        if self.cache_dir is None or COMMIT.match(source.revision):
+            return ""
+        commit = DatasetLock.open(self.cache_dir).commit(source.path, source.revision)
+        return "" if commit is None else f" (commit {commit})"
 
     def _load(self, task: TaskSpec, split: str) -> list[Row]:
         source = (

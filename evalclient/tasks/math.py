@@ -124,7 +124,16 @@ def verdict(sample: Sample, answer: str | None) -> dict[str, Any]:
 GSM8K = TaskSpec(
     name="gsm8k",
     family="reasoning",
-    source=HubSource("openai/gsm8k", "main", "test", "cc7b047b6e5bb11b4f1af84efc572db110a51b3c"),
+    source=HubSource(
+        "openai/gsm8k",
+        "main",
+        "test",
+        "cc7b047b6e5bb11b4f1af84efc572db110a51b3c",
+        files=(("test", ("main/test-00000-of-00001.parquet",)),),
+        rows=(("test", 1319),),
+        cited='inspect_evals 0.20.0\'s pin; the parquet layout dates from "Convert dataset to Parquet (#3)" '
+        "(e53f048, which deleted gsm8k.py); 1,319 test problems",
+    ),
     required_fields=("question", "answer"),
     solver=solve,
     scorer=off_loop(score_now),

@@ -30,6 +30,8 @@ from evalclient.tasks.text import user_message
 Subset = Literal["full", "sanitized"]
 Style = Literal["instruct", "completion"]
 REVISION = "4bb6404fdc6cacfda99d4ac4205087b89d32030c"
+ROWS = {"full": 500, "sanitized": 257}
+"""Test problems per subset (the dataset card's splits)."""
 FIELDS: dict[str, tuple[str, ...]] = {
     "full": ("task_id", "text", "code", "test_list"),
     "sanitized": ("task_id", "prompt", "code", "test_list"),
@@ -103,7 +105,16 @@ def mbpp_task(
     return TaskSpec(
         name=name,
         family="coding",
-        source=HubSource("google-research-datasets/mbpp", subset, "test", REVISION),
+        source=HubSource(
+            "google-research-datasets/mbpp",
+            subset,
+            "test",
+            REVISION,
+            files=(("test", (f"{subset}/test-00000-of-00001.parquet",)),),
+            rows=(("test", ROWS[subset]),),
+            cited='the repository at 4bb6404 ("Convert dataset to Parquet (#4)"): its README\'s configs map '
+            "each split to <config>/<split>-*",
+        ),
         required_fields=FIELDS[subset],
         id_field="task_id",
         solver=drawing_solver(_ask_chat if instruct else _ask_generate, sampling, samples_per_problem),

@@ -118,7 +118,19 @@ def _breakdown(key: str) -> Any:
 MMLU_DECLARATION = MCDeclaration(
     name="mmlu",
     family="qa",
-    source=HubSource("cais/mmlu", "all", "test", "c30699e8356da336a370243923dbaf21066bb9fe"),
+    source=HubSource(
+        "cais/mmlu",
+        "all",
+        "test",
+        "c30699e8356da336a370243923dbaf21066bb9fe",
+        files=(
+            ("test", ("all/test-00000-of-00001.parquet",)),
+            ("dev", ("all/dev-00000-of-00001.parquet",)),
+        ),
+        rows=(("test", 14042), ("dev", 285)),
+        cited='the commit c30699e ("Upload dataset"), whose README maps config all to all/<split>-*: 14,042 '
+        "test and 285 dev questions",
+    ),
     required_fields=("question", "subject", "choices", "answer"),
     item_of=mmlu_item,
     gen_item_of=_generative_item,

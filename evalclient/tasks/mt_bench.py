@@ -166,7 +166,14 @@ MT_BENCH = TaskSpec(
     family="instruction_following",
     # The hub copy names FastChat's question_id `prompt_id` (a hash of the turns: mt_bench_references.py).
     source=HubSource(
-        "HuggingFaceH4/mt_bench_prompts", None, "train", "e3a795c5e9a82ee40611c416b8a7786c73198991"
+        "HuggingFaceH4/mt_bench_prompts",
+        None,
+        "train",
+        "e3a795c5e9a82ee40611c416b8a7786c73198991",
+        files=(("train", ("data/train-00000-of-00001-67c6c9fef07685a3.parquet",)),),
+        rows=(("train", 80),),
+        cited="the repository at e3a795c: data/train-…parquet (80 prompts: prompt, prompt_id, category, "
+        "reference) beside raw/question.jsonl; its README declares no configs, so the file is named",
     ),
     required_fields=("prompt_id", "prompt", "category"),
     id_field="prompt_id",

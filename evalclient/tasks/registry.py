@@ -10,7 +10,7 @@ presets/sweep.yaml alone.
 from __future__ import annotations
 
 from evalclient.errors import UsageError
-from evalclient.tasks.alpaca_eval import ALPACA_EVAL
+from evalclient.tasks.alpaca_eval import ALPACA_EVAL, ALPACA_EVAL_V1
 from evalclient.tasks.arc import ARC_CHALLENGE
 from evalclient.tasks.base import TaskSpec
 from evalclient.tasks.codet5 import CODET5
@@ -67,7 +67,9 @@ _IMPLEMENTED = (
 _TASKS: dict[str, TaskSpec] = {t.name: t for t in _IMPLEMENTED}
 assert set(_TASKS) == set(SWEEP_ORDER), "every dataset of the sweep is declared once"
 
-VARIANTS: dict[str, TaskSpec] = {t.name: t for t in (HUMANEVAL_COMPLETION, MBPP_SANITIZED, MBPP_COMPLETION)}
+VARIANTS: dict[str, TaskSpec] = {
+    t.name: t for t in (HUMANEVAL_COMPLETION, MBPP_SANITIZED, MBPP_COMPLETION, ALPACA_EVAL_V1)
+}
 """Other forms of a sweep dataset (another prompt style or subset), run by name; not in the default sweep."""
 
 
@@ -87,7 +89,7 @@ def implemented_names() -> list[str]:
 
 
 def variant_names() -> list[str]:
-    """Names of the variants (humaneval_completion, mbpp_sanitized, mbpp_completion)."""
+    """Names of the variants (humaneval_completion, mbpp_sanitized, mbpp_completion, alpaca_eval_v1)."""
     return list(VARIANTS)
 
 

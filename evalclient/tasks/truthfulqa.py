@@ -78,6 +78,10 @@ TRUTHFULQA = mc_task(
             "multiple_choice",
             "validation",
             "741b8276f2d1982aa3d5b832d3ee81ed3b896490",
+            files=(("validation", ("multiple_choice/validation-00000-of-00001.parquet",)),),
+            rows=(("validation", 817),),
+            cited='the tree at 741b827 ("Convert dataset to Parquet (#3)": generation/, multiple_choice/, no '
+            "truthful_qa.py); 817 questions",
         ),
         required_fields=("question", "mc1_targets", "mc2_targets"),
         item_of=truthfulqa_item,

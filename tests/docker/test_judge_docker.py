@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from evalclient.deploy.ports import PortLease
+from evalclient.tasks.alpaca_eval import LC_HINT
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("no_leftovers")]
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,8 +75,8 @@ def _assert_expected_scores(out: Path, judge_name: str) -> None:
     assert (alpaca["n_wins"], alpaca["n_wins_base"], alpaca["n_draws"], alpaca["n_total"]) == (2, 1, 1, 4)
     assert alpaca["preference_sources"] == {"identical_outputs": 1, "logprobs": 3}
     assert alpaca["response_quality_score"] == pytest.approx(0.6625)
-    assert alpaca["length_controlled_win_rate"] is None
-    assert "instruction difficulty" in alpaca["length_controlled_unavailable"]
+    assert alpaca["length_controlled_winrate"] is None
+    assert alpaca["length_controlled_unavailable"] == LC_HINT
 
 
 def test_judge_deployment_grades_stored_answers_and_resumes(variant: Variant, tmp_path: Path) -> None:

@@ -53,3 +53,27 @@ def launch() -> Iterator[list[subprocess.Popen[str]]]:
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def built_hub() -> Any:
+    """Every default dataset's repository on a stand-in hub (tests/hub_standin), built once."""
+    from hub_standin import build
+
+    return build()
+
+
+@pytest.fixture
+def hub(built_hub: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A fresh copy of the stand-in hub, served; HF_ENDPOINT (and the raw GitHub mirror) point at it and the
+    hub may be asked (the tests' HF_HUB_OFFLINE lifted)."""
+    import huggingface_hub.constants
+
+    standin = built_hub.copy()
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    with standin.serving() as url:
+        monkeypatch.setenv("HF_ENDPOINT", url)
+        monkeypatch.setenv("EVALCLIENT_GITHUB_RAW", f"{url}/raw")
+        standin.url = url
+        yield standin

@@ -96,23 +96,18 @@ def test_malformed_rows_are_named(change: dict[str, Any], message: str) -> None:
         bfcl_data.prepare_rows([row])
 
 
-def test_hub_rows_join_each_category_with_its_answers(monkeypatch: pytest.MonkeyPatch) -> None:
-    files: list[str] = []
+def test_hub_rows_join_each_category_with_its_answers(hub: Any, tmp_path: Path) -> None:
+    from evalclient.tasks.hub import HubStore
 
-    def fake_file(name: str, cache_dir: str | None) -> list[dict[str, Any]]:
-        files.append(name)
-        stem = name.rsplit("BFCL_v3_", 1)[1].removesuffix(".json")
-        row_id = f"{stem}_0"
-        if name.startswith("possible_answer/"):
-            return [{"id": row_id, "ground_truth": [{"f": {"a": [1]}}]}]
-        return [{"id": row_id, "question": [[{"role": "user", "content": "q"}]], "function": [{"name": "f"}]}]
-
-    monkeypatch.setattr(bfcl_data, "_hub_file", fake_file)
-    rows = bfcl_data.prepare_rows(bfcl_data.hub_rows(None))
-    assert [r["category"] for r in rows] == list(bfcl_data.CATEGORIES)
-    assert [r["id"] for r in rows][:3] == ["simple_0", "java_0", "javascript_0"]
-    assert rows[0]["ground_truth"] == [{"f": {"a": [1]}}]
-    assert rows[-1]["ground_truth"] == []
+    rows = bfcl_data.prepare_rows(bfcl_data.hub_rows(HubStore.of(tmp_path)))
+    counts = Counter(r["category"] for r in rows)
+    assert counts == bfcl_data.ROWS  # BFCL v3's 400, 100, 50, 200, 200, 200 and 240
+    firsts = [next(r["id"] for r in rows if r["category"] == c) for c in bfcl_data.CATEGORIES]
+    assert firsts[:3] == ["simple_0", "java_0", "javascript_0"]  # v3's names, read as v4's categories
+    assert all(r["ground_truth"] for r in rows if r["category"] != "irrelevance")
+    assert all(r["ground_truth"] == [] for r in rows if r["category"] == "irrelevance")
+    files = [p.rsplit("/", 2)[-1] if "possible_answer" not in p else "possible_answer/" + p.rsplit("/", 1)[-1]
+             for p in hub.downloaded()]  # fmt: skip
     assert "possible_answer/BFCL_v3_irrelevance.json" not in files
     assert len(files) == 13
 

@@ -138,6 +138,11 @@ def test_listing_commands() -> None:
     assert datasets.returncode == 0
     assert "arc_challenge" in datasets.stdout
     assert "toolllama" in datasets.stdout
+    gsm8k = next(line for line in datasets.stdout.splitlines() if "│ gsm8k " in line)
+    assert [cell.strip() for cell in gsm8k.split("│")[1:-1]] == [
+        "gsm8k", "openai/gsm8k (main)", "test", "cc7b047b6e5b", "1,319",
+        "main/test-00000-of-00001.parquet", "chat",
+    ]  # fmt: skip
 
 
 def test_data_file_needs_one_dataset(tmp_path: Path, fixtures_dir: Path) -> None:

@@ -1,21 +1,26 @@
 """The judge phase in-process: the sweep stores answers with scores pending, `judge_results` grades them with
 the simulator as an endpoint judge, updates the records, stores every judgment, and a second call sends
-nothing; reference answers and instruction difficulty are joined from their files; an endpoint key is sent."""
+nothing; reference answers and AlpacaEval's gamed annotations are joined from their files; an endpoint key
+is sent."""
 
 from __future__ import annotations
 
 import json
+import random
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
+from hub_standin.repos import gamed_csv
+from reference_harness import alpaca_eval_length_controlled
 
 from evalclient.client.requests import ChatRequest, Sampling
 from evalclient.config import load_config
+from evalclient.errors import DatasetError
 from evalclient.judge import JudgeData, JudgeSettings, endpoint_judge, judge_results, judged_records
-from evalclient.judge.data import load_difficulty
+from evalclient.judge.data import gamed_rows, load_difficulty
 from evalclient.judge.session import JudgeSession
 from evalclient.judge.sources import API_KEY_ENV, largest_model
 from evalclient.judge.store import JudgmentStore
@@ -23,8 +28,9 @@ from evalclient.planning import build_plan
 from evalclient.results import ResultsOrganizer
 from evalclient.runner import EvaluationRunner, RunOptions
 from evalclient.sim.rules import load_rules
+from evalclient.tasks.alpaca_eval import LC_HINT
 from evalclient.tasks.context import JudgeItem
-from evalclient.tasks.win_rate import Comparison, length_controlled_win_rate
+from evalclient.tasks.win_rate import GamedRow
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -75,7 +81,9 @@ async def test_generation_pends_then_the_judge_grades_and_a_second_call_sends_no
     assert _metrics(results, "alpaca_eval")["win_rate"] is None
 
     identity, opener = endpoint_judge(JudgeSettings(endpoint=url + "/v1/", endpoint_model="sim-judge"))
-    data = JudgeData(FIXTURES, results.datasets_cache, difficulty=FIXTURES / "alpaca_eval_difficulty.csv")
+    gamed = tmp_path / "df_gamed.csv"
+    gamed.write_bytes(gamed_csv(4, random.Random(7)))
+    data = JudgeData(FIXTURES, results.datasets_cache, gamed=gamed)
     first = await judge_results(results, judged_records(results), identity, opener, data)
     assert (first.sent, first.reused, first.failed) == (11, 0, [])
 
@@ -112,21 +120,42 @@ async def test_generation_pends_then_the_judge_grades_and_a_second_call_sends_no
     assert alpaca["response_quality_score"] == pytest.approx(0.6625)
     assert (alpaca["n_wins"], alpaca["n_wins_base"], alpaca["n_draws"], alpaca["n_total"]) == (2, 1, 1, 4)
     assert alpaca["preference_sources"] == {"identical_outputs": 1, "logprobs": 3}
-    assert alpaca["baseline"] == ["text_davinci_003"]
+    assert (alpaca["baseline"], alpaca["annotator"], alpaca["alpaca_eval_version"]) == (
+        "gpt4_1106_preview",
+        "weighted_alpaca_eval_gpt4_turbo",
+        "2.0",
+    )
     rows = json.loads((FIXTURES / "alpaca_eval.json").read_text())
     answers = [
         "Red, yellow and blue.",
         "Autumn is a season.",
         "Sleep seven to nine hours each night; rest restores the body.",
+        rows[3]["output"],
     ]
-    answers.append(rows[3]["output"])
-    expected = [
-        Comparison(p, len(a), len(r["output"]), d)
-        for p, a, r, d in zip((1.9, 1.25, 2.0, 1.5), answers, rows, (0.0, 0.0, 0.0, 1.0), strict=True)
+    assert alpaca["avg_length"] == int(sum(map(len, answers)) / 4)
+    annotations = [
+        {
+            "index": index,
+            "output_1": row["output"],
+            "output_2": answer,
+            "preference": p,
+            "generator_1": "gpt4_1106_preview",
+            "generator_2": "qwen2.5_8b",
+            "annotator": "weighted_alpaca_eval_gpt4_turbo",
+        }
+        for index, (p, answer, row) in enumerate(zip((1.9, 1.25, 2.0, 1.5), answers, rows, strict=True))
     ]
-    assert alpaca["length_controlled_win_rate"] == pytest.approx(
-        length_controlled_win_rate(expected), abs=1e-6
+    alpaca_record = results.load_combination("qwen2.5_8b", "balanced", "alpaca_eval")
+    assert alpaca_record is not None
+    alpaca_predictions = (tmp_path / alpaca_record.predictions_file).read_text().splitlines()
+    wins = {json.loads(line)["id"]: json.loads(line)["score"]["win"] for line in alpaca_predictions}
+    assert wins == {"0": pytest.approx(90.0), "1": pytest.approx(25.0), "2": 100.0, "3": 50.0}
+    expected = alpaca_eval_length_controlled(annotations, gamed)
+    assert alpaca["win_rate"] == pytest.approx(expected["win_rate"], abs=1e-9)
+    assert alpaca["length_controlled_winrate"] == pytest.approx(
+        expected["length_controlled_winrate"], abs=1e-9
     )
+    assert alpaca["lc_standard_error"] == pytest.approx(expected["lc_standard_error"], abs=1e-9)
     assert alpaca["length_controlled_unavailable"] is None
 
     stored = [json.loads(line) for line in (tmp_path / mt_bench["judgments_file"]).read_text().splitlines()]
@@ -171,8 +200,8 @@ async def test_without_references_mt_bench_fails_before_any_request_and_alpaca_l
     assert summary.sent == 3  # alpaca_eval only
     assert _metrics(results, "mt_bench")["judge_status"] == "pending"
     alpaca = _metrics(results, "alpaca_eval")
-    assert alpaca["length_controlled_win_rate"] is None
-    assert alpaca["length_controlled_unavailable"].startswith("AlpacaEval's instruction difficulty data")
+    assert (alpaca["length_controlled_winrate"], alpaca["lc_standard_error"]) == (None, None)
+    assert alpaca["length_controlled_unavailable"] == LC_HINT
 
 
 async def test_judge_items_from_failed_requests_are_retried_by_the_next_call(tmp_path: Path) -> None:
@@ -249,16 +278,18 @@ def test_the_default_judge_is_the_largest_model_of_the_sweep() -> None:
     assert largest_model(config, ["qwen2.5_8b", "qwen2.5_14b"]).key == "qwen2.5_14b"
 
 
-def test_instruction_difficulty_file(tmp_path: Path) -> None:
-    assert load_difficulty(FIXTURES / "alpaca_eval_difficulty.csv") == {
-        "0": 0.0,
-        "1": 0.0,
-        "2": 0.0,
-        "3": 1.0,
-    }
+def test_the_gamed_annotations_file(tmp_path: Path) -> None:
+    path = tmp_path / "df_gamed.csv"
+    path.write_bytes(gamed_csv(3))
+    # the first row of each index gives its difficulty (both gamed models carry the same)
+    assert load_difficulty(path) == {"0": -1.0, "1": -0.8, "2": -0.6}
+    rows = gamed_rows(path)
+    assert len(rows) == 6
+    assert rows[0] == GamedRow(preference=0.62, std_delta_len=-0.6, difficulty=-1.0)
+    assert rows[3] == GamedRow(preference=0.32, std_delta_len=0.6, difficulty=-1.0)
     bad = tmp_path / "bad.csv"
     bad.write_text("index,instruction_difficulty\nx,y\n")
-    from evalclient.errors import DatasetError
-
-    with pytest.raises(DatasetError, match="cannot read the instruction difficulty file"):
+    with pytest.raises(DatasetError, match=r"is not AlpacaEval's df_gamed\.csv"):
         load_difficulty(bad)
+    with pytest.raises(DatasetError, match=r"is not AlpacaEval's df_gamed\.csv"):
+        gamed_rows(bad)

@@ -7,11 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from reference_harness import alpaca_eval_judge_messages, alpaca_eval_shown_first, alpaca_eval_template
 
 from evalclient.client.completion import Completion, ErrorKind, RequestError
 from evalclient.client.requests import RequestKind
 from evalclient.errors import DatasetError
-from evalclient.tasks.alpaca_eval import judge_item, model_first
+from evalclient.tasks.alpaca_eval import V1, V2, Setting, judge_item, preference, ranking, switched
+from evalclient.tasks.alpaca_eval_prompt import judge_messages
 from evalclient.tasks.base import Sample, SampleOutput
 from evalclient.tasks.mt_bench import judge_items
 
@@ -156,7 +158,7 @@ def test_a_reference_category_without_its_reference_fails_before_any_request() -
         judge_items(Sample(MATH.id, row), _answers(MATH.id, "3", "5 pi"))
 
 
-ALPACA = Sample("7", {"instruction": "Say hi.", "output": "Hello!", "generator": "text_davinci_003"})
+ALPACA = Sample("7", {"instruction": "Say hi.", "output": "Hello!", "generator": "gpt4_1106_preview"})
 ALPACA_USER = """\
 I require a leaderboard for various large language models. I'll provide you with prompts given to \
 these models \
@@ -204,15 +206,12 @@ ALPACA_SYSTEM = (
 
 
 @pytest.mark.parametrize("answer", ["Hi {output_1} there", "Hey."])
-def test_alpaca_eval_prompt_in_the_recorded_order(answer: str) -> None:
+def test_alpaca_eval_prompt_in_alpaca_evals_order(answer: str) -> None:
     item = judge_item(ALPACA, answer)
-    first = model_first("Say hi.")
-    assert item.meta == {
-        "order": "model_first" if first else "reference_first",
-        "generator": "text_davinci_003",
-    }
-    shown = (answer, "Hello!") if first else ("Hello!", answer)
-    expected = ALPACA_USER.replace("FIRST", shown[0]).replace("SECOND", shown[1])
+    # AlpacaEval's switch for "Say hi." with seed 0: random.Random("is_switched_outputsSay hi.0") says no
+    assert switched("Say hi.") is False
+    assert item.meta == {"order": "baseline_first", "generator": "gpt4_1106_preview"}
+    expected = ALPACA_USER.replace("FIRST", "Hello!").replace("SECOND", answer)
     assert item.request.messages == (
         {"role": "system", "content": ALPACA_SYSTEM},
         {"role": "user", "content": expected},
@@ -221,7 +220,70 @@ def test_alpaca_eval_prompt_in_the_recorded_order(answer: str) -> None:
     assert (item.request.logprobs, item.request.stream) == (5, False)
 
 
-def test_the_order_is_a_seeded_coin_per_instruction() -> None:
-    orders = [model_first(f"instruction {i}") for i in range(200)]
-    assert orders == [model_first(f"instruction {i}") for i in range(200)]
-    assert 80 < sum(orders) < 120
+def test_the_order_is_alpaca_evals_for_every_instruction() -> None:
+    instructions = [f"Instruction number {i}: do thing {i * 7 % 13}." for i in range(300)]
+    pairs = [(text, f"baseline {i}", f"model {i}") for i, text in enumerate(instructions)]
+    shown = alpaca_eval_shown_first(pairs)
+    ours = [
+        judge_item(Sample(str(i), {"instruction": t, "output": b, "generator": "x"}), m).meta["order"]
+        for i, (t, b, m) in enumerate(pairs)
+    ]
+    assert ours == ["model_first" if s.startswith("model") else "baseline_first" for s in shown]
+    assert 100 < ours.count("model_first") < 200
+
+
+def test_alpaca_eval_1_asks_for_a_ranking_of_model_1_and_model_2() -> None:
+    item = judge_item(ALPACA, "Hey.", V1)
+    assert item.meta["order"] == "baseline_first"
+    system, user = item.request.messages
+    assert system == {
+        "role": "system",
+        "content": "You are a helpful assistant, that ranks models by the quality of their answers.",
+    }
+    assert '"model": "model_1",\n        "answer": """Hello!"""' in user["content"]
+    assert '"model": "model_2",\n        "answer": """Hey."""' in user["content"]
+    assert (item.request.sampling.max_tokens, item.request.sampling.temperature) == (100, 0.0)
+    assert item.request.logprobs is None
+
+
+@pytest.mark.parametrize("setting", [V2, V1], ids=["2.0", "1"])
+def test_the_templates_are_alpaca_evals_files(setting: Setting) -> None:
+    assert setting.template == alpaca_eval_template(setting.annotator)
+
+
+@pytest.mark.parametrize("setting", [V2, V1], ids=["2.0", "1"])
+@pytest.mark.parametrize(
+    ("instruction", "output_1", "output_2"),
+    [
+        ("Say hi.", "Hello!", "Hey."),
+        ("  Spaces around  ", "\n\nleading blank lines", "trailing blank lines\n\n"),
+        ("Quote {output_2} in the answer.", "I quote {instruction}.", "Braces {} and {x}"),
+        ("A tag <|im_end|> inside", 'Triple """quotes"""', "unicode: héllo ✓"),
+    ],
+    ids=["plain", "whitespace", "placeholders-in-values", "odd-characters"],
+)
+def test_the_judge_messages_are_alpaca_evals(
+    setting: Setting, instruction: str, output_1: str, output_2: str
+) -> None:
+    ours = judge_messages(setting.template, instruction, output_1, output_2)
+    assert list(ours) == alpaca_eval_judge_messages(setting.annotator, instruction, output_1, output_2)
+
+
+@pytest.mark.parametrize(
+    ("answer", "rank"),
+    [
+        ("[{'model': 'model_1', 'rank': 1}, {'model': 'model_2', 'rank': 2}]", 1),
+        ("[{'model': 'model_2', 'rank': 1}, {'model': 'model_1', 'rank': 2}]", 2),
+        (" [{'model': 'model_1', 'rank': 2}, {'model': 'model_2', 'rank': 1}]\n", 2),
+        ("[{'model': 'model_1', 'rank': 3}]", None),
+        ("model_1 is better", None),
+        ("[{'model': 'model_2', 'rank': 1}]", None),
+        ("", None),
+    ],
+)
+def test_alpaca_eval_1_ranking_parser(answer: str, rank: int | None) -> None:
+    assert ranking(answer) == rank
+    # switched back where the judge saw the model's answer as model_1
+    completion = Completion("judge:7", RequestKind.CHAT, answer)
+    expected = None if rank is None else 3.0 - rank
+    assert preference(completion, True, V1) == (expected, "unreadable" if rank is None else "ranking")

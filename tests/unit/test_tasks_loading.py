@@ -1,12 +1,10 @@
-"""Loading rows: JSON, JSON Lines and Parquet files, schema errors, and hub loading without a network."""
+"""Loading rows: JSON, JSON Lines and Parquet files, schema errors, the hub's pinned files (stand-in hub)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import shutil
-import sys
-import types
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ import pytest
 
 from evalclient.errors import DatasetError, UsageError
 from evalclient.tasks import DatasetManager, get_task
+from evalclient.tasks.hub import HubStore
 from evalclient.tasks.loading import find_data_file, load_file_rows, load_hub_rows, load_task_rows
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -26,26 +25,14 @@ def _jsonl_rows(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-class FakeHub:
-    """Stands in for the `datasets` module: records calls, returns rows or raises."""
-
-    def __init__(self, rows: list[dict[str, Any]] | None = None, error: Exception | None = None) -> None:
-        self.rows = rows or []
-        self.error = error
-        self.calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
-
-    def load_dataset(self, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
-        self.calls.append((args, kwargs))
-        if self.error is not None:
-            raise self.error
-        return self.rows
-
-
 @pytest.fixture
-def offline_hub(monkeypatch: pytest.MonkeyPatch) -> FakeHub:
-    hub = FakeHub(error=ConnectionError("Couldn't reach 'openai/gsm8k' on the Hub (LocalEntryNotFoundError)"))
-    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=hub.load_dataset))
-    return hub
+def offline_hub(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No hub to reach: HF_ENDPOINT at a port nothing listens on, the hub client allowed to try."""
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
 
 
 def test_jsonl_rows() -> None:
@@ -128,7 +115,7 @@ def test_find_data_file_prefers_jsonl(tmp_path: Path) -> None:
     assert find_data_file(tmp_path, "gsm8k") == tmp_path / "gsm8k.jsonl"
 
 
-def test_hub_failure_is_a_dataset_error(offline_hub: FakeHub, tmp_path: Path) -> None:
+def test_hub_failure_is_a_dataset_error(offline_hub: None, tmp_path: Path) -> None:
     with pytest.raises(DatasetError) as caught:
         load_hub_rows(get_task("gsm8k"), cache_dir=tmp_path)
     message = str(caught.value)
@@ -136,65 +123,64 @@ def test_hub_failure_is_a_dataset_error(offline_hub: FakeHub, tmp_path: Path) ->
     assert "--data-dir/--data-file" in message
     assert "evalclient datasets fetch" in message
     assert "\n" not in message
-    assert len(offline_hub.calls) == 1
 
 
-def test_hub_call_uses_the_pinned_source(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    hub = FakeHub(rows=_jsonl_rows(GSM8K_JSONL))
-    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=hub.load_dataset))
+def test_the_hub_is_asked_for_the_pinned_files_of_the_split_alone(hub: Any, tmp_path: Path) -> None:
     task = get_task("gsm8k")
     rows = load_task_rows(task, None, tmp_path)
-    assert len(rows) == 12
-    (args, kwargs) = hub.calls[0]
-    assert args == ("openai/gsm8k", "main")
-    assert kwargs == {"split": "test", "revision": task.source.revision, "cache_dir": str(tmp_path)}
+    assert len(rows) == 1319
+    assert [p for p in hub.downloaded()] == [
+        f"/datasets/openai/gsm8k/resolve/{task.source.revision}/main/test-00000-of-00001.parquet"
+    ]
 
 
-def test_hub_data_files_are_passed(monkeypatch: pytest.MonkeyPatch) -> None:
-    hub = FakeHub(rows=[{"instruction": "i", "output": "o"}])
-    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=hub.load_dataset))
-    load_task_rows(get_task("alpaca_eval"))
-    assert hub.calls[0][1]["data_files"] == "alpaca_eval.json"
+def test_a_repository_with_a_loading_script_is_read_from_its_data_file(hub: Any, tmp_path: Path) -> None:
+    rows = load_task_rows(get_task("alpaca_eval"), None, tmp_path)
+    assert (len(rows), rows[0]["generator"]) == (805, "gpt4_1106_preview")
+    assert load_task_rows(get_task("alpaca_eval_v1"), None, tmp_path)[0]["generator"] == "text_davinci_003"
+    assert [p.rsplit("/", 1)[1] for p in hub.downloaded()] == [
+        "alpaca_eval_gpt4_baseline.json",
+        "alpaca_eval.json",
+    ]
 
 
 def test_a_task_may_read_its_hub_files_itself_and_complete_its_rows(tmp_path: Path) -> None:
-    seen: list[str | None] = []
+    seen: list[Path | None] = []
 
-    def hub_rows(cache_dir: str | None) -> list[dict[str, object]]:
-        seen.append(cache_dir)
+    def hub_rows(store: HubStore) -> list[dict[str, object]]:
+        seen.append(store.cache_dir)
         return [{"q": "a"}, {"q": "b"}]
 
     task = replace(
         get_task("gsm8k"),
+        source=replace(get_task("gsm8k").source, rows=()),
         required_fields=("q",),
         hub_rows=hub_rows,
         prepare_rows=lambda rows: [{**row, "n": i} for i, row in enumerate(rows)],
     )
     assert load_task_rows(task, None, tmp_path) == [{"q": "a", "n": 0}, {"q": "b", "n": 1}]
-    assert seen == [str(tmp_path)]
+    assert seen == [tmp_path]
 
-    def offline(cache_dir: str | None) -> list[dict[str, object]]:
+    def offline(store: HubStore) -> list[dict[str, object]]:
         raise OSError("no network")
 
     with pytest.raises(DatasetError, match=r"cannot load gsm8k from the hub .*: no network; pass --data-dir"):
         load_task_rows(replace(task, hub_rows=offline))
 
 
-def test_hub_rows_are_validated(monkeypatch: pytest.MonkeyPatch) -> None:
-    hub = FakeHub(rows=[{"question": "q"}])
-    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=hub.load_dataset))
-    expected = r"openai/gsm8k/main:test@\w+: row 0 \(0-based\) has no field 'answer'"
+def test_hub_rows_are_validated(hub: Any, tmp_path: Path) -> None:
+    task = replace(get_task("gsm8k"), required_fields=("question", "answer", "steps"))
+    expected = r"openai/gsm8k/main:test@\w+: row 0 \(0-based\) has no field 'steps'"
     with pytest.raises(DatasetError, match=expected):
-        load_task_rows(get_task("gsm8k"))
+        load_task_rows(task, None, tmp_path)
 
 
-def test_manager_reads_data_dir_and_fingerprints_the_file(tmp_path: Path, offline_hub: FakeHub) -> None:
+def test_manager_reads_data_dir_and_fingerprints_the_file(tmp_path: Path, offline_hub: None) -> None:
     shutil.copy(GSM8K_JSONL, tmp_path / "gsm8k.jsonl")
     manager = DatasetManager(data_dir=tmp_path)
     assert len(manager.get_evaluation_samples("gsm8k", 5)) == 5
     expected = hashlib.sha256((tmp_path / "gsm8k.jsonl").read_bytes()).hexdigest()
     assert manager.dataset_fingerprint("gsm8k") == f"sha256:{expected}"
-    assert offline_hub.calls == []
 
 
 def test_manager_hub_fingerprint_names_the_revision() -> None:
@@ -217,20 +203,17 @@ def test_manager_rejects_unknown_data_file_names() -> None:
         DatasetManager(data_files={"gsm9k": GSM8K_JSONL})
 
 
-def test_manager_offline_without_file_says_what_is_missing(tmp_path: Path, offline_hub: FakeHub) -> None:
+def test_manager_offline_without_file_says_what_is_missing(tmp_path: Path, offline_hub: None) -> None:
     manager = DatasetManager(data_dir=tmp_path, cache_dir=tmp_path / "cache")
     with pytest.raises(DatasetError) as caught:
         manager.get_evaluation_samples("gsm8k", 3)
     message = str(caught.value)
     assert f"{tmp_path} has no gsm8k.jsonl, .json or .parquet" in message
     assert "--data-dir/--data-file" in message
-    assert offline_hub.calls[0][1]["cache_dir"] == str(tmp_path / "cache")
 
 
-def test_manager_loads_rows_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    hub = FakeHub(rows=_jsonl_rows(GSM8K_JSONL))
-    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=hub.load_dataset))
-    manager = DatasetManager()
+def test_manager_loads_rows_once(hub: Any, tmp_path: Path) -> None:
+    manager = DatasetManager(cache_dir=tmp_path)
     manager.get_evaluation_samples("gsm8k", 3)
     manager.get_evaluation_samples("gsm8k", 7)
-    assert len(hub.calls) == 1
+    assert len(hub.downloaded()) == 1

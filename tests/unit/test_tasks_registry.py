@@ -58,7 +58,12 @@ def test_implemented_tasks() -> None:
 
 
 def test_variants_are_found_by_name_but_are_not_in_the_sweep() -> None:
-    assert registry.variant_names() == ["humaneval_completion", "mbpp_sanitized", "mbpp_completion"]
+    assert registry.variant_names() == [
+        "humaneval_completion",
+        "mbpp_sanitized",
+        "mbpp_completion",
+        "alpaca_eval_v1",
+    ]
     assert get_task("MBPP_sanitized").source.config == "sanitized"
     assert "mbpp_sanitized" not in task_names()
 

@@ -23,20 +23,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from evalclient.errors import DatasetError
 from evalclient.tasks.base import HubSource
+from evalclient.tasks.hub import HubStore
 from evalclient.tasks.loading import load_file_rows
-
-SOURCE = HubSource(
-    "gorilla-llm/Berkeley-Function-Calling-Leaderboard",
-    None,
-    "train",
-    "61fc0608cfd831fcfbbaa676ebdfef0ed963eeda",
-)
-"""The pin a BFCL adapter uses with bfcl-eval 2025.12.17; it holds BFCL v3's files."""
 
 CATEGORIES = (
     "simple_python",
@@ -50,6 +42,49 @@ CATEGORIES = (
 IRRELEVANCE = "irrelevance"
 _V3_NAMES = {"simple": "simple_python", "java": "simple_java", "javascript": "simple_javascript"}
 _HUB_NAMES = {v4: v3 for v3, v4 in _V3_NAMES.items()}
+ROWS = {
+    "simple_python": 400,
+    "simple_java": 100,
+    "simple_javascript": 50,
+    "multiple": 200,
+    "parallel": 200,
+    "parallel_multiple": 200,
+    "irrelevance": 240,
+}
+"""Questions per category in BFCL v3 (its README's dataset composition; simple 400, multiple 200 and
+irrelevance 240 also counted in the files at the pin by a harness that reads them)."""
+
+
+def question_file(category: str) -> str:
+    return f"BFCL_v3_{_HUB_NAMES.get(category, category)}.json"
+
+
+def answer_file(category: str) -> str:
+    return f"possible_answer/{question_file(category)}"
+
+
+SOURCE = HubSource(
+    "gorilla-llm/Berkeley-Function-Calling-Leaderboard",
+    None,
+    "train",
+    "61fc0608cfd831fcfbbaa676ebdfef0ed963eeda",
+    files=(
+        (
+            "train",
+            tuple(
+                name
+                for category in CATEGORIES
+                for name in (
+                    question_file(category),
+                    *(() if category == IRRELEVANCE else (answer_file(category),)),
+                )
+            ),
+        ),
+    ),
+    rows=(("train", sum(ROWS.values())),),
+    cited="the pin of a BFCL adapter used with bfcl-eval 2025.12.17 (olmo_eval); it holds BFCL v3's files",
+)
+"""The non-live categories' question and possible-answer files: JSON Lines under a .json name."""
 _ID_SUFFIX = re.compile(r"_\d+$")
 SCHEMA_HINT = (
     "bfcl rows: id, question, function, ground_truth (see evalclient/tasks/function_calling/bfcl_data.py)"
@@ -108,17 +143,18 @@ def _possible_answer(answer: Any) -> bool:
     )
 
 
-def hub_rows(cache_dir: str | None) -> list[dict[str, Any]]:
+def hub_rows(store: HubStore) -> list[dict[str, Any]]:
     """Every non-live category's questions at the pinned revision, each joined with its possible answer."""
     rows: list[dict[str, Any]] = []
     for category in CATEGORIES:
-        name = _HUB_NAMES.get(category, category)
-        questions = _hub_file(f"BFCL_v3_{name}.json", cache_dir)
-        answers = (
-            {}
-            if category == IRRELEVANCE
-            else _by_id(_hub_file(f"possible_answer/BFCL_v3_{name}.json", cache_dir))
-        )
+        questions = _hub_file(question_file(category), store)
+        if len(questions) != ROWS[category]:
+            raise DatasetError(
+                f"bfcl: {question_file(category)} holds {len(questions)} questions; BFCL v3 has "
+                f"{ROWS[category]} {category} questions",
+                "the hub files are not the ones this evalclient pins",
+            )
+        answers = {} if category == IRRELEVANCE else _by_id(_hub_file(answer_file(category), store))
         rows.extend(join_answers(questions, answers, category))
     return rows
 
@@ -142,10 +178,5 @@ def _by_id(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {str(row.get("id")): row.get("ground_truth") for row in rows}
 
 
-def _hub_file(filename: str, cache_dir: str | None) -> list[dict[str, Any]]:
-    from huggingface_hub import hf_hub_download
-
-    local = hf_hub_download(
-        SOURCE.path, filename, repo_type="dataset", revision=SOURCE.revision, cache_dir=cache_dir
-    )
-    return load_file_rows(Path(local))
+def _hub_file(filename: str, store: HubStore) -> list[dict[str, Any]]:
+    return load_file_rows(store.file("bfcl", SOURCE.path, SOURCE.revision, filename))

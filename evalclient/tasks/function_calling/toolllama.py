@@ -51,7 +51,17 @@ from evalclient.tasks.function_calling.toolllama_steps import (
 )
 from evalclient.tasks.quality import answer_quality
 
-SOURCE = HubSource("tuandunghcmut/toolbench-v1", "default", "validation", "main")
+SOURCE = HubSource(
+    "tuandunghcmut/toolbench-v1",
+    "default",
+    "validation",
+    "main",
+    files=(("validation", ("data/validation-00000-of-00001.parquet",)),),
+    cited="a community mirror of ToolBench's ToolLLaMA conversations; its README's default config maps "
+    "validation to data/validation-* (train is 4 shards, never read). No commit of it was found to pin and "
+    "no row count to check: the first fetch locks main's commit (tasks/lock.py) and every later run reads "
+    "that commit",
+)
 SAMPLING = Sampling(max_tokens=512)
 NOTE = "judge-free step metrics given the gold history; not ToolEval's ChatGPT-judged pass rate"
 
@@ -134,7 +144,9 @@ TOOLLLAMA = TaskSpec(
     family="function_calling",
     source=SOURCE,
     required_fields=("id", "conversations"),
-    id_field="id",
+    # ToolBench's `id` is "Step N: <query>", which names a step of a query and need not be unique per row: a
+    # sample is its 0-based row in the split
+    id_field=None,
     solver=solve,
     scorer=off_loop(score_now),
     request_kinds=frozenset({RequestKind.CHAT}),
