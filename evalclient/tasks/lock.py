@@ -73,6 +73,7 @@ class DatasetLock:
 
     def lock_commit(self, repo: str, revision: str, commit: str) -> None:
         with self._guard:
+            self._reload()
             entry = self.entries.setdefault(_key(repo, revision), {"commit": commit, "files": {}})
             entry["commit"] = commit
             self._save()
@@ -84,6 +85,7 @@ class DatasetLock:
 
     def lock_file(self, repo: str, revision: str, commit: str, filename: str, locked: LockedFile) -> None:
         with self._guard:
+            self._reload()
             entry = self.entries.setdefault(_key(repo, revision), {"commit": commit, "files": {}})
             entry["files"][filename] = {
                 "sha256": locked.sha256,
@@ -105,6 +107,15 @@ class DatasetLock:
                 REFETCH_HINT.format(lock=self.path),
             )
         return found
+
+    def _reload(self) -> None:
+        """Take in what other processes locked since this lock was read (a sweep's deployments, or another
+        run on the same cache), so that a write adds to the file instead of replacing it."""
+        on_disk = DatasetLock.open(self.path.parent).entries if self.path.exists() else {}
+        for key, entry in on_disk.items():
+            mine = self.entries.setdefault(key, entry)
+            if mine is not entry:
+                mine["files"] = {**entry.get("files", {}), **mine.get("files", {})}
 
     def _save(self) -> None:
         body = {"version": VERSION, "repositories": self.entries}

@@ -167,3 +167,16 @@ def test_a_dataset_that_is_not_what_its_declaration_says_fails_its_fetch(
     fetched = fetch_dataset("humaneval", tmp_path)
     assert fetched.line.startswith(expected)
     assert fetch_dataset("gsm8k", tmp_path).error is None  # the next dataset is fetched all the same
+
+
+def test_two_locks_on_one_cache_add_to_the_file_instead_of_replacing_it(tmp_path: Path) -> None:
+    from evalclient.tasks.lock import DatasetLock, LockedFile
+
+    first, second = DatasetLock.open(tmp_path), DatasetLock.open(tmp_path)  # two processes, read at once
+    first.lock_file("a/x", "c" * 40, "c" * 40, "one.parquet", LockedFile("1" * 64, 1))
+    second.lock_file("a/x", "c" * 40, "c" * 40, "two.parquet", LockedFile("2" * 64, 2))
+    second.lock_commit("b/y", "main", "d" * 40)
+    reread = DatasetLock.open(tmp_path)
+    assert reread.file("a/x", "c" * 40, "one.parquet") == LockedFile("1" * 64, 1)
+    assert reread.file("a/x", "c" * 40, "two.parquet") == LockedFile("2" * 64, 2)
+    assert reread.commit("b/y", "main") == "d" * 40
