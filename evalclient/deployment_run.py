@@ -19,7 +19,7 @@ from evalclient.client import ServerClient
 from evalclient.combination import Combination, evaluate_combination
 from evalclient.config import Config
 from evalclient.deploy.deployment import Deployment, Provider, SpecFor
-from evalclient.engines.base import EngineAdapter, Ports
+from evalclient.engines.base import Ports
 from evalclient.engines.docker import DockerEngine
 from evalclient.engines.model import DeploymentModel
 from evalclient.engines.registry import get_adapter
@@ -153,7 +153,7 @@ class DeploymentRun:
                 self._record(Outcome(plan.model.key, plan.preset.name, job.name, "failed", error))
 
     def _spec_for(self, plan: DeploymentPlan) -> SpecFor:
-        return spec_for(self.adapter, plan, self.shards)
+        return lambda ports: plan.launch_spec(ports, self.shards)
 
     async def _serve(
         self, plan: DeploymentPlan, server: Deployment, todo: dict[str, list[Sample]], view: DeploymentDisplay
@@ -355,21 +355,6 @@ class DeploymentRun:
             view.warn(f"[yellow]{combo.key}: the repeated samples failed ({exc}); no noise floor")
             return
         view.note(f"{combo.key}: {asked} samples asked again at concurrency {concurrency}, {changed} changed")
-
-
-def spec_for(adapter: EngineAdapter, deployment: DeploymentPlan, shards: int) -> SpecFor:
-    """The deployment's launch spec for the ports it is leased: served as planned, launched to take the
-    requests its datasets send."""
-    return lambda ports: adapter.launch_spec(
-        deployment.model,
-        deployment.preset,
-        port=ports.http,
-        ports=ports,
-        image=deployment.image,
-        shards=shards,
-        needs=deployment.needs,
-        serving=deployment.serving,
-    )
 
 
 def _ready_line(server: Deployment) -> str:

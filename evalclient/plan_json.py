@@ -73,17 +73,7 @@ def _deployment(deployment: DeploymentPlan, sizing: Sizing | None) -> dict[str, 
         "command": None,
     }
     if serving.starts:
-        adapter = get_adapter(deployment.engine)
-        spec = adapter.launch_spec(
-            deployment.model,
-            deployment.preset,
-            port=0,
-            ports=Ports(0),
-            image=deployment.image,
-            shards=shards,
-            needs=deployment.needs,
-            serving=serving,
-        )
+        spec = deployment.launch_spec(Ports(0), shards)
         record["command"] = list(spec.args)
         record["environment"] = {  # what the engine is told besides its flags; tokens are never written
             name: value for name, value in spec.environment.items() if name not in SECRET_ENV

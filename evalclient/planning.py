@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from evalclient.config import Config, EngineChoice, ModelSpec, Preset
-from evalclient.engines.base import RequestNeeds
+from evalclient.engines.base import LaunchSpec, Ports, RequestNeeds
 from evalclient.engines.serving import Serving, serving_of
 from evalclient.errors import UsageError
 
@@ -94,6 +94,22 @@ class DeploymentPlan:
 
     def job(self, name: str) -> DatasetJob:
         return next(job for job in self.datasets if job.name == name)
+
+    def launch_spec(self, ports: Ports, shards: int = 1, needs: RequestNeeds | None = None) -> LaunchSpec:
+        """The container that serves this deployment as planned on `ports`, launched to take the requests
+        its datasets send (or `needs`)."""
+        from evalclient.engines.registry import get_adapter
+
+        return get_adapter(self.engine).launch_spec(
+            self.model,
+            self.preset,
+            port=ports.http,
+            ports=ports,
+            image=self.image,
+            shards=shards,
+            needs=self.needs if needs is None else needs,
+            serving=self.serving,
+        )
 
     def weights_gb(self) -> float:
         """Approximate weight memory (GB) at the precision the engine really serves (unquantized where the

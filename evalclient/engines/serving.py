@@ -129,9 +129,7 @@ def _honoured(
     if dtype != preset.dtype:
         changes["dtype"] = dtype
         if preset.dtype is not None:
-            notes.append(
-                f"served in {dtype} (dtype {preset.dtype or 'unset'}): {_dtype_why(quantize, caps, arch)}"
-            )
+            notes.append(f"served in {dtype} (dtype {preset.dtype}): {_dtype_why(quantize, caps, arch)}")
     kv = preset.kv_cache_dtype
     if kv is not None and not arch.fp8_kv_cache:
         changes["kv_cache_dtype"] = None

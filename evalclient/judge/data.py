@@ -157,7 +157,12 @@ def gamed_rows(path: Path) -> list[GamedRow]:
     """The gamed baselines' annotations of df_gamed.csv."""
     try:
         return [
-            GamedRow(float(r["preference"]), float(r["std_delta_len"]), float(r["instruction_difficulty"]))
+            GamedRow(
+                int(float(r["index"])),
+                float(r["preference"]),
+                float(r["std_delta_len"]),
+                float(r["instruction_difficulty"]),
+            )
             for r in _read_gamed(path)
         ]
     except (KeyError, ValueError, TypeError) as exc:
@@ -167,9 +172,6 @@ def gamed_rows(path: Path) -> list[GamedRow]:
 def load_difficulty(path: Path) -> dict[str, float]:
     """index -> difficulty: the first row of each index in df_gamed.csv."""
     difficulty: dict[str, float] = {}
-    try:
-        for row in _read_gamed(path):
-            difficulty.setdefault(str(int(float(row["index"]))), float(row["instruction_difficulty"]))
-    except (KeyError, ValueError, TypeError) as exc:
-        raise DatasetError(f"{path} is not AlpacaEval's df_gamed.csv ({exc})", GAMED_HINT) from None
+    for row in gamed_rows(path):
+        difficulty.setdefault(str(row.index), row.difficulty)
     return difficulty

@@ -172,15 +172,7 @@ def deployment_judge(
         server = await stack.enter_async_context(
             provider.deploy(
                 plan,
-                lambda ports: adapter.launch_spec(
-                    model,
-                    preset,
-                    port=ports.http,
-                    ports=ports,
-                    image=serving.image,
-                    needs=needs,
-                    serving=serving,
-                ),
+                lambda ports: plan.launch_spec(ports, needs=needs),
                 run_id=run_id,
                 log_path=log_path,
             )

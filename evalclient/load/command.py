@@ -87,7 +87,6 @@ async def _server(
     probe (on the engine image that serves its model)."""
     if opts.get("endpoint"):
         return str(opts["endpoint"]).rstrip("/"), None, opts.get("presets") or "balanced", engine
-    from evalclient.deployment_run import spec_for
     from evalclient.planning import build_plan, routes_for
     from evalclient.results import ResultsOrganizer
     from evalclient.runner import RunOptions, make_provider
@@ -112,7 +111,6 @@ async def _server(
     )
     if not deployment.serving.starts:
         raise UsageError(f"{deployment.key}: {deployment.serving.refusal}", "pick another model or --engine")
-    adapter = get_adapter(deployment.engine)
     provider = make_provider(options, results, deployment.engine)
     await asyncio.to_thread(provider.prepare)
     if options.gpus:
@@ -121,7 +119,7 @@ async def _server(
     server = await stack.enter_async_context(
         provider.deploy(
             deployment,
-            spec_for(adapter, deployment, 1),
+            deployment.launch_spec,
             run_id=f"load-{uuid.uuid4().hex[:6]}",
             log_path=results.log_path("model_evaluation", f"{deployment.key}_load_container"),
         )

@@ -10,7 +10,7 @@ a request's failure comes back inside its Completion, so a solver only decides w
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from evalclient.client.completion import Completion, RequestError
@@ -232,6 +232,10 @@ class TaskSpec:
         if self.configure is None:
             raise UsageError(f"{self.name} takes no options (given: {options.label()})")
         return self.configure(options)
+
+    def for_split(self, split: str) -> TaskSpec:
+        """This task reading another split of its source (its few-shot split)."""
+        return self if split == self.source.split else replace(self, source=replace(self.source, split=split))
 
     def sample_id(self, row: Mapping[str, Any], index: int) -> str:
         """The dataset's own id where it has one, else the 0-based row index as a string."""

@@ -10,7 +10,7 @@ own: the others are fetched, and the caller reports which failed.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from evalclient.errors import DatasetError, EvalClientError
@@ -55,7 +55,7 @@ def fetch_dataset(name: str, cache_dir: Path) -> Fetched:
 
 def _verified_rows(task: TaskSpec, split: str, store: HubStore) -> list[dict[str, object]]:
     """The split's rows from the hub, their count and fields checked; DatasetError otherwise."""
-    source = task if split == task.source.split else replace(task, source=replace(task.source, split=split))
+    source = task.for_split(split)
     if source.hub_rows is None and not source.source.files_of(split):
         raise DatasetError(f"{task.name} declares no hub files for its {split} split")
     rows = load_hub_rows(source, store=store)

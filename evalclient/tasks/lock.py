@@ -124,10 +124,14 @@ class DatasetLock:
 
 
 def file_sha256(path: Path) -> str:
+    """The file's SHA-256 (hex); DatasetError when it cannot be read."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise DatasetError(f"cannot read data file {path}: {exc.strerror or exc}", "check the path") from exc
     return digest.hexdigest()
 
 

@@ -8,7 +8,6 @@ with its options."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +16,7 @@ from evalclient.errors import DatasetError
 from evalclient.tasks.base import Sample, TaskSpec
 from evalclient.tasks.hub import COMMIT
 from evalclient.tasks.loading import Row, find_data_file, hub_label, load_task_rows, select_samples
-from evalclient.tasks.lock import DatasetLock
+from evalclient.tasks.lock import DatasetLock, file_sha256
 from evalclient.tasks.registry import get_task, task_names
 
 TaskRef = str | TaskSpec
@@ -101,9 +100,9 @@ class DatasetManager:
     def _source_id(self, task: TaskSpec, split: str | None) -> str:
         path = self.data_file_for(task, split)
         if path is not None:
-            return f"sha256:{_file_sha256(path)}"
+            return f"sha256:{file_sha256(path)}"
         if split is not None:
-            task = replace(task, source=replace(task.source, split=split))
+            task = task.for_split(split)
         return f"hub:{hub_label(task)}{self._locked_commit(task)}"
 
     def _locked_commit(self, task: TaskSpec) -> str:
@@ -116,9 +115,7 @@ class DatasetManager:
         return "" if commit is None else f" (commit {commit})"
 
     def _load(self, task: TaskSpec, split: str) -> list[Row]:
-        source = (
-            task if split == task.source.split else replace(task, source=replace(task.source, split=split))
-        )
+        source = task.for_split(split)
         path = self.data_file_for(task, split)
         if path is None and self.data_dir is not None:
             stem = task.name if split == task.source.split else f"{task.name}.{split}"
@@ -129,14 +126,3 @@ class DatasetManager:
                     f"{exc.message}; {self.data_dir} has no {stem}.jsonl, .json or .parquet", exc.hint
                 ) from exc
         return load_task_rows(source, path, self.cache_dir)
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    except OSError as exc:
-        raise DatasetError(f"cannot read data file {path}: {exc.strerror or exc}", "check the path") from exc
-    return digest.hexdigest()

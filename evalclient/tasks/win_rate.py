@@ -64,9 +64,10 @@ class Comparison:
 
 @dataclass(frozen=True)
 class GamedRow:
-    """One row of AlpacaEval's df_gamed.csv: a gamed baseline's preference in [0, 1], its standardised length
-    difference and the instruction's difficulty."""
+    """One row of AlpacaEval's df_gamed.csv: the instruction's 0-based index, a gamed baseline's preference in
+    [0, 1], its standardised length difference and the instruction's difficulty."""
 
+    index: int
     preference: float
     std_delta_len: float
     difficulty: float

@@ -285,8 +285,8 @@ def test_the_gamed_annotations_file(tmp_path: Path) -> None:
     assert load_difficulty(path) == {"0": -1.0, "1": -0.8, "2": -0.6}
     rows = gamed_rows(path)
     assert len(rows) == 6
-    assert rows[0] == GamedRow(preference=0.62, std_delta_len=-0.6, difficulty=-1.0)
-    assert rows[3] == GamedRow(preference=0.32, std_delta_len=0.6, difficulty=-1.0)
+    assert rows[0] == GamedRow(index=0, preference=0.62, std_delta_len=-0.6, difficulty=-1.0)
+    assert rows[3] == GamedRow(index=0, preference=0.32, std_delta_len=0.6, difficulty=-1.0)
     bad = tmp_path / "bad.csv"
     bad.write_text("index,instruction_difficulty\nx,y\n")
     with pytest.raises(DatasetError, match=r"is not AlpacaEval's df_gamed\.csv"):

@@ -10,13 +10,11 @@ import json
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from free_port import free_port
+from sim_process import start_sim, wait_ready
 
 from evalclient.results import CombinationRecord, ResultsOrganizer
 from evalclient.tasks import get_task
@@ -51,27 +49,9 @@ def _env(tmp_path: Path, **values: str) -> dict[str, str]:
 
 
 def _start_sim(launch: list[subprocess.Popen[str]], env: Mapping[str, str]) -> str:
-    port = free_port()
-    args = ["--port", str(port), "--model-id", "Qwen/Qwen3-8B", "--profile", "fast"]
-    args += ["--enable-prefill-logprobs", "--prometheus-port", "0"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "evalclient", "sim", *args],
-        env=dict(env),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    launch.append(proc)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2):
-                return url
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("the simulator did not become ready")
+    proc, port, _ = start_sim(launch, "--model-id", "Qwen/Qwen3-8B", "--enable-prefill-logprobs", env=env)
+    wait_ready(port, proc, 30)
+    return f"http://127.0.0.1:{port}"
 
 
 def _records(out: Path) -> dict[str, CombinationRecord]:

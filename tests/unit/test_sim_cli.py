@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from free_port import free_port
+from sim_process import start_sim, wait_ready
 
 from evalclient.sim.cli import build_parser, config_from_args, load_rules_arg, main, start_line
 from evalclient.sim.config import SimConfig, SimConfigError
@@ -104,28 +103,6 @@ def test_start_line_states_the_model_slots_steps_and_throughput() -> None:
         assert part in line
 
 
-def start_sim(procs: list[subprocess.Popen[str]], *args: str) -> tuple[subprocess.Popen[str], int, str]:
-    port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "evalclient.sim",
-        "--port",
-        str(port),
-        "--profile",
-        "fast",
-        "--rules",
-        "",
-        "--prometheus-port",  # not TGI's 9000: several run at once
-        "0",
-        *args,
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    procs.append(proc)
-    assert proc.stdout is not None
-    return proc, port, proc.stdout.readline()
-
-
 def get(port: int, path: str) -> int:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as resp:
         return int(resp.status)
@@ -139,18 +116,6 @@ def post(port: int, path: str, body: dict[str, object]) -> int:
     )
     with urllib.request.urlopen(req, timeout=5) as resp:
         return int(resp.status)
-
-
-def wait_ready(port: int, proc: subprocess.Popen[str], seconds: float = 15.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        try:
-            if get(port, "/health") == 200:
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError("simulator did not become ready")
 
 
 def test_process_prints_its_line_serves_and_stops_on_sigterm(launch: list[subprocess.Popen[str]]) -> None:
