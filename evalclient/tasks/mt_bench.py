@@ -1,16 +1,39 @@
-"""MT-Bench: 80 two-turn questions; the second turn is asked after the model's own first answer, and a judge
+r"""MT-Bench: 80 two-turn questions; the second turn is asked after the model's own first answer, and a judge
 grades each turn 1-10 with FastChat's single-answer prompts (reference-guided for math, reasoning, coding).
 
-Answers are generated as FastChat's gen_api_answer does: the category's temperature, 1024 new tokens at most.
-The rating is read from `[[n]]`, else `[n]` (FastChat's patterns); a judgment with neither is counted in
-`num_judgments_unparseable` and left out, as FastChat's show_result leaves out score -1. `mt_bench_score` is
-the mean over every rated turn, with per-turn and per-category means; `response_quality_score` is it / 10.
+Checked against FastChat v0.2.36 (lm-sys/FastChat, tag v0.2.36 = commit b21d0f78), fastchat/llm_judge/:
+
+- answers as gen_api_answer.py generates them: the category's temperature (common.py `temperature_config`,
+  0.7 for a category it lacks), `--max-tokens` 1024, turn 2 asked after the model's own turn-1 answer;
+- judging as common.py `run_judge_single` and gen_judgment.py `make_judge_single` do: `single-v1` /
+  `single-math-v1` for turn 1 and their `-multi-turn` prompts for turn 2, the math prompts for the
+  categories in `NEED_REF_CATS`, temperature 0 and 2048 tokens for an OpenAI judge;
+- the rating: the first match of `one_score_pattern` `\[\[(\d+\.?\d*)\]\]`, else of
+  `one_score_pattern_backup` `\[(\d+\.?\d*)\]`, read with `ast.literal_eval`; no match gives score -1;
+- the means as show_result.py `display_result_single` prints them: rows with score -1 dropped, then
+  "First turn" = the mean over turn-1 rows (`mt_bench_score_turn1`), "Second turn" = over turn-2 rows
+  (`mt_bench_score_turn2`) and "Average" = over all remaining rows of both turns (`mt_bench_score`; not the
+  mean of the two turn means).
+
+Where this differs (tests/unit/test_reference_mt_bench.py records it): a judgment without a rating is counted
+in `num_judgments_unparseable` and left out of the means, as show_result leaves out score -1; a matched
+number `ast.literal_eval` cannot read (`[[07]]`, non-ASCII digits) makes FastChat's run_judge_single raise,
+so that judgment never reaches show_result: here it is unparseable too. A judge request is retried as the
+judge's client retries (retryable failures only, 1 + `max_retries` = 6 attempts by default, backing off),
+not as FastChat's chat_completion_openai (`API_MAX_RETRY` = 16 tries on any OpenAIError, `API_RETRY_SLEEP`
+= 10 s apart); one that still fails is not stored, marks the score `incomplete` and is left out of the
+means, as FastChat's "$ERROR$" judgment scores -1 and show_result drops it. A failed answer is not judged
+(counted in `num_unjudged_answers`); FastChat would judge its "$ERROR$" text. `mt_bench_category_scores`
+(means by category) and `response_quality_score` (`mt_bench_score` / 10) are this suite's, not
+show_result's.
+
 Rows are in the hub schema (HuggingFaceH4/mt_bench_prompts: prompt_id, prompt = [turn 1, turn 2], category);
 the judge phase adds `reference_answer` to the rows that need one (mt_bench_references.py).
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -29,7 +52,9 @@ MAX_TOKENS = 1024
 JUDGE_SAMPLING = Sampling(max_tokens=2048, temperature=0.0)
 """FastChat's judge call: temperature 0, 2048 tokens."""
 RATING = re.compile(r"\[\[(\d+\.?\d*)\]\]")
+"""FastChat's `one_score_pattern` (common.py, v0.2.36)."""
 RATING_BACKUP = re.compile(r"\[(\d+\.?\d*)\]")
+"""FastChat's `one_score_pattern_backup`, tried when the first finds nothing."""
 HEADLINE = ("mt_bench_score", "mt_bench_score_turn1", "mt_bench_score_turn2", "mt_bench_category_scores")
 TURNS = 2
 
@@ -65,9 +90,16 @@ async def solve(sample: Sample, model: ModelHandle) -> list[Completion]:
 
 
 def parse_rating(judgment: str) -> float | None:
-    """The rating in `[[n]]`, else in `[n]` (the first match); None when there is neither."""
+    """The rating in `[[n]]`, else in `[n]` (the first match), read as FastChat reads it (`ast.literal_eval`);
+    None when there is neither, or when `ast.literal_eval` rejects the number (where FastChat raises)."""
     match = RATING.search(judgment) or RATING_BACKUP.search(judgment)
-    return float(match.group(1)) if match else None
+    if match is None:
+        return None
+    try:
+        value = ast.literal_eval(match.group(1))
+    except (SyntaxError, ValueError):
+        return None
+    return float(value)
 
 
 def judge_items(sample: Sample, output: SampleOutput | None) -> list[JudgeItem]:

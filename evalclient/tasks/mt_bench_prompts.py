@@ -1,6 +1,7 @@
-"""FastChat's MT-Bench single-answer grading prompts (fastchat/llm_judge/data/judge_prompts.jsonl, carried
-over as data), the categories graded against a reference answer, and the per-category temperatures of answer
-generation (fastchat/llm_judge/common.py `temperature_config`; 0.7 for any other category).
+"""FastChat's MT-Bench single-answer grading prompts (fastchat/llm_judge/data/judge_prompts.jsonl at FastChat
+v0.2.36, carried over as data; their text is pinned by hash in tests/unit/test_reference_mt_bench.py), the
+categories graded against a reference answer, and the per-category temperatures of answer generation
+(fastchat/llm_judge/common.py `temperature_config`; 0.7 for any other category).
 
 Turn 1 is graded with `single-v1` (`single-math-v1` with the reference for math, reasoning and coding); turn 2
 with the multi-turn prompts, which show the whole conversation and ask about the second answer.

@@ -3,7 +3,9 @@
 - **log-likelihood** (lm-evaluation-harness's `multiple_choice`): one `loglikelihood` request per choice, the
   continuation being `" " + choice` after the task's context; `acc` is right when the highest log-likelihood
   is the gold choice's, `acc_norm` when the highest log-likelihood divided by the choice's length in
-  characters is (lm-eval's definitions; ties go to the first choice, as numpy's argmax).
+  characters is (lm-eval's definitions, v0.4.12 lm_eval/api/task.py `process_results`: numpy's float
+  division and argmax, so a choice that is empty after cleaning scores -inf, never an error, ties go to the
+  first choice and a NaN wins as numpy's argmax has it).
 - **generative**: the choices listed under labels in a chat prompt, the label read back from the answer by
   `choice_parser.parse_choice` (evalclient's own reading); `accuracy` counts unparseable answers as wrong.
 
@@ -13,6 +15,7 @@ A task provides `item_of(sample) -> MCItem` and its prompts; `mc_task` builds it
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from string import ascii_uppercase
@@ -73,12 +76,23 @@ Metrics = Callable[[Sequence[Sample], Mapping[str, dict[str, Any]]], dict[str, A
 
 
 def argmax(values: Sequence[float]) -> int:
-    """The first index of the largest value (numpy's argmax)."""
+    """numpy's argmax: the first NaN if there is one, else the first index of the largest value."""
     best = 0
     for index, value in enumerate(values):
+        if math.isnan(value):
+            return index
         if value > values[best]:
             best = index
     return best
+
+
+def per_character(loglikelihood: float, length: int) -> float:
+    """`loglikelihood / length` as numpy divides floats: by zero it is -inf, +inf or NaN by the sign."""
+    if length:
+        return loglikelihood / length
+    if loglikelihood == 0 or math.isnan(loglikelihood):
+        return math.nan
+    return math.copysign(math.inf, loglikelihood)
 
 
 def loglikelihood_solver(item_of: ItemOf) -> Solver:
@@ -102,7 +116,7 @@ def loglikelihood_verdict(item: MCItem, output: SampleOutput | None) -> dict[str
         return {"gold": item.gold, "predicted": None, "correct": False, "correct_norm": False, "parsed": None}
     lls = [by_text[c] for c in item.choices]
     predicted = argmax(lls)
-    predicted_norm = argmax([ll / len(c) for ll, c in zip(lls, item.choices, strict=True)])
+    predicted_norm = argmax([per_character(ll, len(c)) for ll, c in zip(lls, item.choices, strict=True)])
     verdict: dict[str, Any] = {
         "gold": item.gold,
         "predicted": predicted,
@@ -119,8 +133,6 @@ def loglikelihood_verdict(item: MCItem, output: SampleOutput | None) -> dict[str
 
 def probability_mass(lls: Sequence[float], labels: Sequence[int]) -> float:
     """lm-eval's TruthfulQA MC2: exp(ll) normalised over the choices, summed over the true ones."""
-    import math
-
     top = max(lls)
     probs = [math.exp(ll - top) for ll in lls]  # shifted: the same ratios, no underflow
     total = sum(probs)

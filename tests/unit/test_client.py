@@ -166,7 +166,7 @@ async def test_loglikelihood_without_prefill_logprobs_says_how_to_fix_it(sim_ser
 
 async def test_a_context_that_splits_a_token_is_refused(sim_server: ServerFactory) -> None:
     async with _client(await sim_server(prefill_logprobs=True)) as client:
-        record = await client.loglikelihood(LoglikelihoodRequest("0", "Answer: ", "yes"))
+        record = await client.loglikelihood(LoglikelihoodRequest("0", "The answer", "s are"))
     assert record.error is not None
     assert record.error.kind == ErrorKind.MALFORMED
     assert "tokenizes differently" in record.error.message

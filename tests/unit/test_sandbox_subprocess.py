@@ -17,8 +17,10 @@ from sandbox_cases import (
     TOKEN,
     TOKEN_NAME,
     Hostile,
+    assert_guarded,
     broken_programs,
     canonical_programs,
+    guarded_programs,
     listening,
     nobody_connected,
 )
@@ -64,7 +66,7 @@ async def test_outcomes_come_from_the_tests(sandbox: SubprocessSandbox) -> None:
 
 async def test_the_timeout_is_configurable_and_kills_the_group() -> None:
     sandbox = SubprocessSandbox(SandboxSettings(kind="subprocess", timeout_s=1.0))
-    program = Program("import subprocess, time\nsubprocess.Popen(['sleep', '60'])\ntime.sleep(60)\n", "")
+    program = Program("import os, time\nos.posix_spawnp('sleep', ['sleep', '60'], {})\ntime.sleep(60)\n", "")
     started = time.monotonic()
     (result,) = await sandbox.run([program])
     assert result.status == "timeout"
@@ -92,6 +94,16 @@ async def test_hostile_programs_fail_without_harm(
         assert nobody_connected(server)
     assert (results[0].status, results[-1].status) == ("passed", "passed")
     hostile.assert_contained(dict(zip(programs, results[1:-1], strict=True)))
+    assert not _sandboxed_processes()
+
+
+async def test_guarded_calls_fail_as_under_human_evals_guard(sandbox: SubprocessSandbox) -> None:
+    cases = guarded_programs()
+    results = await sandbox.run([program for program, _ in cases.values()])
+    assert_guarded(
+        dict(zip(cases, results, strict=True)), {name: error for name, (_, error) in cases.items()}
+    )
+    assert len(cases) == 39  # 26 os, 3 shutil, 1 subprocess, 3 builtins, 5 modules, the parent signalled
     assert not _sandboxed_processes()
 
 

@@ -35,7 +35,7 @@ DIGITS = ["1", "2", "3", "4"]
         ("(B)", "B"),
         ("B.", "B"),
         ("**B**", "B"),
-        (" b ", None),  # labels are case-sensitive
+        (" b ", "B"),  # the whole answer is a label, in either case
         ("The answer is B", "B"),
         ("The best answer is D.", "D"),
         ("The correct answer is (C).", "C"),
@@ -71,6 +71,47 @@ def test_parse_letter_labels(text: str, label: str | None) -> None:
 )
 def test_parse_numeric_labels(text: str, label: str | None) -> None:
     assert parse_choice(text, DIGITS) == label
+
+
+PLANTS = ["respiration", "photosynthesis", "digestion", "evaporation"]
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        # a lower-case label after an answer cue (simple-evals' (?i)Answer[ \t]*:[ \t]*([A-D]))
+        ("Answer: b", "B"),
+        ("answer: c.", "C"),
+        ("The answer is d", "D"),
+        ("The correct option is (a).", "A"),
+        ("Final answer: $\\boxed{c}$", "C"),
+        ("**Answer:** b", "B"),
+        ("the answer is a plant", None),  # the article, and no choice's text
+        # the exact text of exactly one choice
+        ("Photosynthesis", "B"),
+        ("photosynthesis.", "B"),
+        ("The answer is photosynthesis.", "B"),
+        ("So it must be digestion.", "C"),
+        ("I'd go with evaporation", "D"),
+        # a final conclusion after discarded options
+        ("A is wrong because plants do not eat. C is about animals. So it must be B.", "B"),
+        ("Not A, and D is not a process of plants; therefore C.", "C"),
+        ("Respiration releases energy, so A is wrong; it has to be B", "B"),
+        ("At first the answer seemed to be A, but on reflection the answer is D.", "D"),
+        ("The answer is A or B.", None),  # two choices named, no decision
+        ("The answer is A. Actually, the answer is C or D.", None),  # the last word decides nothing
+        ("It could be A or B.", None),
+        ("Either respiration or photosynthesis.", None),
+        ("A or B", None),
+        ("B and C both look right.", None),
+        ("so A is wrong", None),  # a label discarded, nothing chosen
+        ("(b) photosynthesis", "B"),
+        ("Thus, (B).", "B"),
+        ("Therefore the answer must be C", "C"),
+    ],
+)
+def test_parse_as_a_careful_reader(text: str, label: str | None) -> None:
+    assert parse_choice(text, LETTERS, PLANTS) == label
 
 
 def test_parse_five_labels_and_choice_text() -> None:

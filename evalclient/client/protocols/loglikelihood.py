@@ -1,11 +1,15 @@
 """Log-likelihood from prompt logprobs, for every engine the same way: two prompts, one token boundary.
 
-The server scores `context` alone and `context + continuation`; the context's token count splits the second
-prompt, so the continuation's tokens are exactly the server's own (no tokenizer on the client). The context
-must tokenize to a prefix of the whole prompt; when it does not (a context that ends in a space, say), the
-request fails as malformed rather than scoring the wrong tokens. A context shared by several choices is
-scored once per client. The sum of the continuation's logprobs is the log-likelihood; `is_greedy` comes from
-the top logprob of each position, or where an engine has none for prompts (TGI), from a greedy generation.
+First the pair is split as lm-evaluation-harness splits it (`TemplateLM._encode_pair`, v0.4.12,
+lm_eval/api/model.py): whitespace at the end of the context moves to the start of the continuation, so a
+context that ends in a space (HellaSwag's after a removed `[step]`) scores that space with the continuation.
+The server then scores the context alone and `context + continuation`; the context's token count splits the
+second prompt, so the continuation's tokens are exactly the server's own (no tokenizer on the client). The
+context must tokenize to a prefix of the whole prompt; when it still does not (a context ending inside a
+word), the request fails as malformed rather than scoring the wrong tokens. A context shared by several
+choices is scored once per client. The sum of the continuation's logprobs is the log-likelihood; `is_greedy`
+comes from the top logprob of each position, or where an engine has none for prompts (TGI), from a greedy
+generation.
 """
 
 from __future__ import annotations
@@ -54,8 +58,9 @@ class PromptLoglikelihood(Protocol):
     async def execute(self, http: Transport, request: Request, out: Completion, model: str) -> None:
         assert isinstance(request, LoglikelihoodRequest)
         out.started_at = time.monotonic()
-        context = await self._context(http, request.context, model)
-        full = await self.score_prompt(http, request.context + request.continuation, model)
+        context_text, continuation_text = encode_pair(request.context, request.continuation)
+        context = await self._context(http, context_text, model)
+        full = await self.score_prompt(http, context_text + continuation_text, model)
         continuation = split_continuation(context.tokens, full.tokens)
         out.prefill = continuation
         out.continuation_tokens = len(continuation)
@@ -63,7 +68,7 @@ class PromptLoglikelihood(Protocol):
         out.prompt_tokens, out.completion_tokens = len(full.tokens), full.generated
         out.ttft_ms = (time.monotonic() - out.started_at) * 1000
         if request.greedy:
-            out.is_greedy = await self._is_greedy(http, request.context, continuation, model)
+            out.is_greedy = await self._is_greedy(http, context_text, continuation, model)
         out.finished_at = time.monotonic()
         out.latency_ms = (out.finished_at - out.started_at) * 1000
 
@@ -93,6 +98,13 @@ class PromptLoglikelihood(Protocol):
         return [_key(t) for t in generated] == [_key(t) for t in continuation]
 
 
+def encode_pair(context: str, continuation: str) -> tuple[str, str]:
+    """lm-eval's split of a (context, continuation) pair: the context's trailing whitespace (as str.rstrip
+    sees it) moves to the front of the continuation; the whole prompt is unchanged."""
+    kept = context.rstrip()
+    return kept, context[len(kept) :] + continuation
+
+
 def split_continuation(context: list[TokenLogprob], full: list[TokenLogprob]) -> list[TokenLogprob]:
     """The tokens of `full` after the context's; malformed unless the context's tokens are its prefix."""
     if not context:
@@ -100,8 +112,8 @@ def split_continuation(context: list[TokenLogprob], full: list[TokenLogprob]) ->
     head = full[: len(context)]
     if len(full) <= len(context) or [_key(t) for t in head] != [_key(t) for t in context]:
         raise malformed(
-            "the context tokenizes differently alone and before the continuation; "
-            "start the continuation with its separating space (' answer') and end the context without one"
+            "the context tokenizes differently alone and before the continuation (it ends inside a word?); "
+            "end the context on a word boundary and start the continuation with its separator (' answer')"
         )
     continuation = full[len(context) :]
     if any(t.logprob is None for t in continuation):

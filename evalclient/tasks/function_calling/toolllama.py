@@ -13,11 +13,22 @@ or an answer naming no action counts as wrong):
 - `argument_exact_match`: right API name and arguments equal to the gold ones (for Finish only its
   return_type is compared: the final answer is free text only a judge can grade); `accuracy` is this share;
 - `finish_give_answer_rate`: over the steps whose gold action is Finish with give_answer, the share the
-  model also ends with Finish, give_answer and a final answer (None without such steps);
+  model also ends with a Finish that ToolBench's runner accepts as a final answer (return_type give_answer
+  and a final_answer, read as rapidapi.py `_step` reads it: toolllama_steps.py) (None without such steps);
 - `function_calling_success_rate`: the share of answers that parse as an action with a JSON-object input.
 
-These are step metrics given the gold history, not ToolEval's pass rate or win rate, which a ChatGPT judge
-grades over whole trajectories the model runs against live APIs.
+These are step metrics given the gold history, this suite's own and named so, not ToolEval's pass rate or
+win rate. ToolBench's own evaluation (OpenBMB/ToolBench at commit d56fdd89faf8c91fa135090b212bb9057ee5cfc2,
+toolbench/tooleval/eval_pass_rate.py and eval_preference.py) grades whole trajectories the model ran
+against live RapidAPI tools (toolbench/inference): a ChatGPT evaluator (by default
+`tooleval_gpt-3.5-turbo_default`, evaluators/registered_cls/rtl.py on gpt-3.5-turbo-16k) judges each answer
+several times (`--evaluate_times` 4; a judgment it is unsure of is labelled at random), and one whose final
+step is not a Finish call is labelled "failed" ("No answer"); `pass_rate` is the share of queries with at
+least as many "passed" labels as "failed" ones. It defines no step-level metric. Where this scorer's rules
+touch ToolBench's code they are checked in tests/unit/test_reference_toolllama.py: the step reading
+(toolbench/inference/utils.py `react_parser`; ours is more lenient, see toolllama_steps.py) and the Finish
+rule (matched). An API name counts only when equal to the gold one; ToolBench's runner calls the first
+function whose name ends with the action written.
 
 Source: the hub mirror `tuandunghcmut/toolbench-v1` (config `default`, split `validation`, rows `id`,
 `conversations` in ToolBench's format), a third-party copy not checked offline here; ToolBench's own

@@ -1,16 +1,28 @@
-"""ToolLLaMA conversations cut into steps, and a step's Thought / Action / Action Input read back.
+r"""ToolLLaMA conversations cut into steps, and a step's Thought / Action / Action Input read back.
 
 A row is one step of ToolBench's evaluation data (`toolllama_G123_dfs_eval`): `{"id": "Step n: <query>",
 "conversations": [{"from": "system"|"user"|"assistant"|"function", "value": text}, ...]}`, ending with the
-assistant turn to predict. Everything before that turn is the gold history the model is given: system and
-user turns as they are, assistant turns as assistant messages, function results as user messages starting
-"Function: " (ToolLLaMA's own template labels them so; chat APIs have no function role without tool ids).
+assistant turn to predict (preprocess/preprocess_toolllama_data.py writes each assistant step as
+"\nThought: ...\nAction: <name>\nAction Input: <arguments>"). Everything before that turn is the gold
+history the model is given: system and user turns as they are, assistant turns as assistant messages,
+function results as user messages starting "Function: " (ToolLLaMA's template `tool-llama-single-round`,
+toolbench/tool_conversation.py, labels them so; chat APIs have no function role without tool ids).
 
-A step is read with the markers of ToolBench's parser: the action between "Action:" and "Action Input:",
-the input after "Action Input:" (spaces after the colons optional), the thought before the action. The
-input is read as a JSON object (`json.loads(strict=False)`, else the text between its first "{" and last
-"}"). `Finish` ends the trajectory; it gives an answer when its return_type is give_answer and it has a
-final_answer (ToolBench's substring fallback applies when the input is not JSON).
+References: OpenBMB/ToolBench at commit d56fdd89faf8c91fa135090b212bb9057ee5cfc2 (it has no release tags).
+
+- Reading a step: ToolBench's `react_parser` (toolbench/inference/utils.py) cuts the text at the first
+  "Thought: ", "Action: " and "\nAction Input: ", exactly so. `parse_step` reads every step written that way
+  to the same action and input (the input stripped; ToolBench strips the whole answer first); it is more
+  lenient (spaces after the colons optional, blank space around the action and before "Action Input:"
+  ignored) and gives None where there is no action, where react_parser returns slices of the wrong text.
+  The input is read as a JSON object (`json.loads(strict=False)`, else the text between its first "{" and
+  last "}"): ToolBench hands the raw text to its API server, so this reading is this suite's.
+- Whether a Finish step gives an answer: `finish_fields` and `Step.gives_answer` follow ToolBench's runner,
+  toolbench/inference/Downstream_tasks/rapidapi.py `_step`, which answers status 3 ("successfully giving the
+  final answer") exactly when its reading of the input has return_type "give_answer" and a final_answer key:
+  `json.loads(input, strict=False)`, else its substring fallback (`"return_type": "give_answer"` /
+  `"return_type": "give_up_and_restart"` / the text after `"return_type": "` up to the first `",`, and the
+  text after `"final_answer": "`). Where its JSON is not an object ToolBench raises; here no answer is given.
 """
 
 from __future__ import annotations
@@ -26,6 +38,7 @@ from evalclient.errors import DatasetError
 
 FINISH = "Finish"
 GIVE_ANSWER = "give_answer"
+GIVE_UP = "give_up_and_restart"
 SCHEMA_HINT = (
     'toolllama rows: {"id", "conversations": [{"from": role, "value": text}, ...]} (ToolBench format)'
 )
@@ -49,16 +62,38 @@ class Step:
 
     @property
     def gives_answer(self) -> bool:
-        """Finish with return_type give_answer and a final answer."""
+        """Finish whose input ToolBench's runner accepts as a final answer: return_type give_answer and a
+        final_answer, as `finish_fields` reads the input."""
         if not self.is_finish:
             return False
-        if self.arguments is not None:
-            answer = self.arguments.get("final_answer")
-            return (
-                self.arguments.get("return_type") == GIVE_ANSWER and isinstance(answer, str) and bool(answer)
-            )
-        text = self.action_input
-        return '"return_type": "give_answer"' in text and '"final_answer": "' in text
+        fields = finish_fields(self.action_input)
+        return fields is not None and fields.get("return_type") == GIVE_ANSWER and "final_answer" in fields
+
+
+def finish_fields(action_input: str) -> dict[str, Any] | None:
+    """A Finish input read as ToolBench's runner reads it (rapidapi.py `_step`, see the module docstring):
+    the JSON object, or the fields its substring fallback finds; None for JSON that is not an object."""
+    try:
+        value = json.loads(action_input, strict=False)
+    except (ValueError, RecursionError):
+        return _finish_fallback(action_input)
+    return value if isinstance(value, dict) else None
+
+
+def _finish_fallback(text: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    return_marker, answer_marker = '"return_type": "', '"final_answer": "'
+    if return_marker in text:
+        for choice in (GIVE_ANSWER, GIVE_UP):
+            if f'{return_marker}{choice}"' in text:
+                fields["return_type"] = choice
+                break
+        else:
+            start = text.find(return_marker) + len(return_marker)
+            fields["return_type"] = text[start : text.find('",')]
+    if answer_marker in text:
+        fields["final_answer"] = text[text.find(answer_marker) + len(answer_marker) :]
+    return fields
 
 
 def parse_step(text: str) -> Step | None:
