@@ -19,7 +19,7 @@ from rich.markup import escape
 
 from evalclient import __version__
 from evalclient.config import Config, SandboxSettings, load_config, resolve_names
-from evalclient.errors import EvalClientError, UsageError
+from evalclient.errors import EvalClientError, ResultsError, UsageError, first_line
 
 if TYPE_CHECKING:
     from evalclient.planning import Plan
@@ -59,6 +59,7 @@ class _Group(click.Group):
             err.print(f"[red]error:[/red] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a further Ctrl-C while exiting changes nothing
             err.print(
                 "interrupted: containers were removed and every answer so far is checkpointed; "
                 "run the same command again to resume"
@@ -436,41 +437,63 @@ def _execute(config: Config, plan: Plan, options: RunOptions, *, quiet: bool) ->
     ran = {(o.model, o.preset, o.dataset) for o in summary.outcomes if o.metrics_file}
     stored = list(runner.results.iter_combinations())
     render_summary(summary_rows([r for r in stored if r.key in ran]), out)
-    try:
-        _report(config, runner.results.base_dir, ())
-    except Exception as exc:  # the run's results stand whatever happens here
-        err.print(
-            f"[yellow]the reports could not be built ({type(exc).__name__}: {exc}); the results stand: "
-            f"run `evalclient --debug report --output {runner.results.base_dir}` to see why",
-            soft_wrap=True,
-            highlight=False,
-        )
+    report_failure = _try_report(config, runner.results.base_dir)
     if summary.failed:
         err.print(f"[red]{len(summary.failed)} combination(s) not complete:[/red]")
         for outcome in summary.failed:
             first = (outcome.error or "").splitlines()[0] if outcome.error else ""
             where = f"{outcome.model}/{outcome.preset}/{outcome.dataset}"
             err.print(f"  {where} {outcome.status}: {first}", soft_wrap=True, highlight=False)
+    if report_failure is not None:
+        raise report_failure
     return len(summary.failed)
 
 
+def _try_report(config: Config, base_dir: Path) -> EvalClientError | None:
+    """Build the reports after a run; the error to exit with when they could not be (the results stand)."""
+    from evalclient.results.disk_full import disk_full_error, full_disk_cause
+
+    try:
+        _report(config, base_dir, ())
+    except Exception as exc:  # the run's results stand whatever happens here
+        cause = full_disk_cause(exc)
+        if cause is not None:
+            return disk_full_error(base_dir, cause)
+        return ResultsError(
+            f"the reports could not be built ({type(exc).__name__}: {first_line(exc)}); the results stand",
+            f"run `evalclient --debug report --output {base_dir}` to see why",
+        )
+    return None
+
+
 async def _with_signals(work: Any) -> Any:
-    """Run `work`, turning SIGTERM and SIGHUP (a closed terminal, a dropped SSH session) into a cancellation,
-    so every `finally` (container removal, checkpoint close) runs."""
+    """Run `work`, turning Ctrl-C, SIGTERM and SIGHUP (a closed terminal, a dropped SSH session) into a
+    cancellation, so every `finally` (container removal, checkpoint close) runs. A second Ctrl-C while that
+    cleanup runs is answered with one line, never a traceback, and does not cut the cleanup short."""
     task = asyncio.ensure_future(work)
     loop = asyncio.get_running_loop()
+    interrupts = 0
 
     def hang_up() -> None:
         _detach_from_terminal()
         task.cancel()
 
-    handlers = {signal.SIGTERM: task.cancel, signal.SIGHUP: hang_up}
+    def interrupt() -> None:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts == 1:
+            task.cancel()
+        elif interrupts == 2:
+            err.print("still cleaning up (removing containers, closing checkpoints); it ends by itself")
+
+    handlers = {signal.SIGTERM: task.cancel, signal.SIGHUP: hang_up, signal.SIGINT: interrupt}
     for signum, handler in handlers.items():
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, handler)
     try:
         return await task
     except asyncio.CancelledError:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # leaving: no Ctrl-C may interrupt the exit message
         raise KeyboardInterrupt from None
     finally:
         for signum in handlers:
@@ -647,6 +670,13 @@ def score(
     result = asyncio.run(score_predictions(dataset, predictions, data_file, context=ScoreContext(sandbox)))
     if sandbox.started:
         err.print(f"programs ran in the code sandbox: {sandbox.name}")
+    scored, every = result.metrics["num_scored"], result.metrics["num_dataset_samples"]
+    if scored < every:
+        err.print(
+            f"[yellow]{scored} of {dataset}'s {every} samples scored: the predictions hold no answer for the "
+            f"other {every - scored}; the metrics are over those {scored} only",
+            soft_wrap=True,
+        )
     click.echo(json.dumps(result.metrics, indent=2))
     if output is not None:
         write_verdicts(output, result)

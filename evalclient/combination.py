@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from evalclient.client.completion import ErrorKind
 from evalclient.client.limit import AdaptiveLimit
 from evalclient.deploy.deployment import Deployment
 from evalclient.monitor import LivePerformanceMonitor
 from evalclient.results import CombinationRecord, ResultsOrganizer, SampleError
 from evalclient.results.checkpoint import Checkpoint
 from evalclient.results.record import Status
+from evalclient.served_model import served_model
 from evalclient.sweep_view import TaskProgress
 from evalclient.tasks.base import ModelHandle, Sample, SampleOutput, ScoreResult, TaskSpec
 from evalclient.tasks.context import CodeSandbox, ScoreContext
@@ -42,6 +44,15 @@ class Combination:
     fingerprint: str
     serving: dict[str, Any] | None = None
     """How the engine serves the model (engine release, path, knobs not applied): the plan's record."""
+    requested: int | None = None
+    """The sample count asked for (None: the whole split)."""
+    revision: str | None = None
+    """The model revision the fingerprint holds: the commit it resolved to, where known."""
+
+    @property
+    def short_of(self) -> int | None:
+        """The count asked for when the dataset gave fewer samples; None when it gave what was asked."""
+        return self.requested if self.requested is not None and len(self.samples) < self.requested else None
 
     @property
     def key(self) -> str:
@@ -136,7 +147,8 @@ async def _record(
     record = CombinationRecord(
         run_id=combo.run_id,
         model=combo.model,
-        model_id=combo.model_id,
+        model_id=_served_id(server, combo.model_id),
+        model_revision=combo.revision,
         preset=combo.preset,
         dataset=combo.task.name,
         engine=combo.engine,
@@ -145,6 +157,7 @@ async def _record(
         timestamp=stamp,
         fingerprint=combo.fingerprint,
         num_samples=len(outputs),
+        samples_requested=combo.short_of,
         num_errors=len(failed),
         reused_samples=len(outputs) - len(fresh),
         errors=[_sample_error(o) for o in failed],
@@ -167,8 +180,15 @@ async def _record(
     return record
 
 
+def _served_id(server: Deployment, asked: str) -> str:
+    """The model id the record holds: the server's own where it names another model than `asked`."""
+    served = served_model(server.info)
+    return served.model_id if served.model_id and served.matches(asked) is False else asked
+
+
 def _provenance(server: Deployment, combo: Combination) -> dict[str, Any]:
     provenance = server.provenance()
+    provenance["served_model"] = served_model(server.info).record(combo.model_id)
     if combo.serving is not None:
         provenance["serving"] = combo.serving
     return provenance
@@ -181,18 +201,28 @@ def client_load(limit: AdaptiveLimit | None) -> dict[str, int | None]:
     return {"client_concurrency": limit.ceiling, "client_concurrency_min": limit.lowest}
 
 
+PERMANENT_KINDS = frozenset({ErrorKind.HTTP_4XX, ErrorKind.UNSUPPORTED, ErrorKind.MALFORMED})
+"""Failures the same request meets again (a prompt over the server's size limit, HTTP 413; a validation
+error; a request kind the engine lacks; an answer the protocol cannot read): a rerun cannot help them."""
+
+
 def outcome(outputs: Sequence[SampleOutput], failed: Sequence[SampleOutput]) -> tuple[Status, str | None]:
-    """complete (every sample answered), partial (some errored) or failed (none answered), with why."""
+    """complete (every sample answered), partial (some errored) or failed (none answered), with why; a
+    rerun is suggested only for the failures it can turn into answers."""
     if not failed:
         return "complete", None
     first = failed[0].failure
     what = f"the first: {first}" if first else ""
     if len(failed) == len(outputs):
         return "failed", f"all {len(outputs)} samples failed; {what}"
-    return (
-        "partial",
-        f"{len(failed)} of {len(outputs)} samples failed (scored as wrong; rerun to retry them); {what}",
-    )
+    permanent = sum(1 for o in failed if o.failure is not None and o.failure.kind in PERMANENT_KINDS)
+    if permanent == len(failed):
+        advice = "scored as wrong; the server refuses them as sent, so a rerun fails them again"
+    elif permanent:
+        advice = f"scored as wrong; rerun to retry the {len(failed) - permanent} a rerun can answer"
+    else:
+        advice = "scored as wrong; rerun to retry them"
+    return "partial", f"{len(failed)} of {len(outputs)} samples failed ({advice}); {what}"
 
 
 def _sample_error(output: SampleOutput) -> SampleError:

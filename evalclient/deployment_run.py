@@ -19,6 +19,7 @@ from evalclient.client import ServerClient
 from evalclient.combination import Combination, evaluate_combination
 from evalclient.config import Config
 from evalclient.deploy.deployment import Deployment, Provider, SpecFor
+from evalclient.deploy.endpoint import fetch_info
 from evalclient.engines.base import Ports
 from evalclient.engines.docker import DockerEngine
 from evalclient.engines.model import DeploymentModel
@@ -29,7 +30,9 @@ from evalclient.monitor.container import ContainerProbe, DockerContainerProbe
 from evalclient.planning import DeploymentPlan, Plan
 from evalclient.repeats import ask_again, repeat_concurrency
 from evalclient.results import CombinationRecord, ResultsOrganizer, combination_fingerprint
+from evalclient.results.disk_full import disk_full_error, full_disk_cause
 from evalclient.run_types import Outcome, RunOptions
+from evalclient.served_model import COMMIT, cached_commit, served_model
 from evalclient.slots import Slot
 from evalclient.sweep_view import DeploymentDisplay
 from evalclient.tasks.base import LOGLIKELIHOOD_MODE, Sample, TaskSpec
@@ -50,6 +53,9 @@ class Reporter(Protocol):
 
     def weights_loaded(self, deployment: DeploymentPlan, loaded: bool) -> None:
         """The deployment is ready (its weights are in the cache: `loaded`) or ended without being ready."""
+
+    def note_disk_full(self, cause: OSError) -> None:
+        """The disk under the results is full: the run stops (said once)."""
 
 
 class SampleSource(Protocol):
@@ -101,6 +107,8 @@ class DeploymentRun:
         self.provider = context.provider
         self.sandbox = context.sandbox
         self.outcomes: list[Outcome] = []
+        self.revision = deployment.model.revision
+        """The model revision the fingerprints hold: the commit it resolves to, where known."""
 
     async def run(self) -> None:
         plan, slot, view = self.deployment, self.slot, self.view
@@ -108,11 +116,15 @@ class DeploymentRun:
             samples = await self._load_samples(plan)
             image = plan.image
             image_id = await asyncio.to_thread(self.provider.image_id, image)
+            self.revision = await self._resolved_revision(plan)
             todo = self._incomplete(plan, samples, image_id, view)
             if not todo:
                 return
-            tp = f", tensor-parallel over {self.shards} GPUs" if self.shards > 1 else ""
-            view.stage(f"starting {image}{tp}")
+            if self.options.endpoint:
+                view.stage(f"using the server already running at {self.options.endpoint}")
+            else:
+                tp = f", tensor-parallel over {self.shards} GPUs" if self.shards > 1 else ""
+                view.stage(f"starting {image}{tp}")
             self.reporter.event(plan.key, "started_at", slot)
             log_path = self.results.log_path("model_evaluation", f"{plan.key}_{self.run_id}_container")
             try:
@@ -127,6 +139,7 @@ class DeploymentRun:
                     self.reporter.weights_loaded(plan, True)
                     self.reporter.event(plan.key, "ready_at")
                     view.stage(_ready_line(server))
+                    self._check_served(plan, server, view)
                     await self._serve(plan, server, todo, view)
             finally:
                 self.reporter.event(plan.key, "ended_at")
@@ -224,8 +237,44 @@ class DeploymentRun:
                 self._record(Outcome(plan.model.key, plan.preset.name, name, "skipped", None, str(path)))
                 view.note(f"[dim]↷ {plan.key}/{name}: complete in {path.name}, skipped")
                 continue
+            asked = plan.job(name).samples
+            if asked is not None and len(loaded) < asked:
+                view.note(
+                    f"[yellow]{plan.key}/{name}: {len(loaded)} samples of the {asked} asked: the dataset has "
+                    f"only {len(loaded)} rows"
+                )
             todo[name] = loaded
         return todo
+
+    async def _resolved_revision(self, plan: DeploymentPlan) -> str:
+        """The commit the model's revision resolves to before anything starts: a commit as given, else what
+        the running endpoint reports, else the model cache's ref (the hub client wrote it when it
+        resolved the branch for the download); the branch name only when none of them knows."""
+        revision = plan.model.revision
+        if COMMIT.match(revision):
+            return revision
+        if self.options.endpoint:
+            info = await fetch_info(self.options.endpoint, self.adapter.info_paths)
+            served = served_model(info)
+            if served.revision is not None and served.matches(plan.model.hub_id):
+                return served.revision
+        cache = self.options.model_cache
+        commit = None if cache is None else cached_commit(cache, plan.model.hub_id, revision)
+        return commit or revision
+
+    def _check_served(self, plan: DeploymentPlan, server: Deployment, view: DeploymentDisplay) -> None:
+        """The model the server says it serves: its commit joins the fingerprints; another model than the
+        one asked for is said on the terminal (and the records carry it, for the reports' flag)."""
+        served = served_model(server.info)
+        if served.revision is not None and served.matches(plan.model.hub_id):
+            self.revision = served.revision
+        if served.matches(plan.model.hub_id) is False:
+            message = (
+                f"{plan.key}: the server serves {served.model_id}, not {plan.model.hub_id}: its results are "
+                f"recorded as {served.model_id}'s"
+            )
+            log.warning("%s", message)
+            view.note(f"[yellow]⚠ {message}")
 
     def _fingerprint(
         self, plan: DeploymentPlan, image_id: str | None, task: TaskSpec, samples: list[Sample]
@@ -233,7 +282,7 @@ class DeploymentRun:
         spec = self._spec_for(plan)(Ports(0))
         return combination_fingerprint(
             model_id=plan.model.hub_id,
-            model_revision=plan.model.revision,
+            model_revision=self.revision,
             launch_args=spec.fingerprint_args,
             image=self.options.endpoint or spec.image,
             image_id=image_id,
@@ -315,6 +364,8 @@ class DeploymentRun:
             samples=samples,
             fingerprint=self._fingerprint(plan, server.image_id, task, samples),
             serving=plan.serving.record(),
+            requested=plan.job(name).samples,
+            revision=self.revision,
         )
         try:
             record = await evaluate_combination(
@@ -328,7 +379,11 @@ class DeploymentRun:
                 limit=model.client.limit,
                 sandbox=self.sandbox,
             )
-        except Exception as exc:  # one dataset's failure never stops the next
+        except Exception as exc:  # one dataset's failure never stops the next (a full disk stops them all)
+            cause = full_disk_cause(exc)
+            if cause is not None:
+                self.reporter.note_disk_full(cause)
+                raise disk_full_error(self.results.base_dir, cause) from None
             if server.lost.is_set():
                 raise
             message = self._failure(combo.key, exc, view)

@@ -71,7 +71,17 @@ class ResultsError(EvalClientError):
     """The results tree cannot be written or read."""
 
 
+class OutputFolderError(ResultsError):
+    """The results folder asked for cannot be created or written: a usage error, fixed by another --output."""
+
+    exit_code = 2
+
+
 class RunInProgressError(ResultsError):
     """Another run holds the results folder."""
 
     exit_code = 2
+
+
+class DiskFullError(ResultsError):
+    """The disk under the results filled up: the run stops; what was written before stands."""

@@ -17,7 +17,9 @@ from evalclient.schedule import STARTUP_MINUTES, Placement, makespan, simulate
 from evalclient.slots import GpuPool, Sizing, sweep_jobs
 
 PLAN_SCHEMA_VERSION = 1
-SECRET_ENV = frozenset({"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"})
+SECRET_ENV = frozenset({"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_API_TOKEN"})
+"""Never written, should a spec carry one: engines get no token in their environment (a gated model's is a
+file, engines/base.py LaunchSpec.token_for); HF_API_TOKEN is the name TGI's launcher hands on as HF_TOKEN."""
 
 
 def plan_document(plan: Plan, pool: GpuPool) -> dict[str, Any]:

@@ -14,10 +14,12 @@ Cancelling the run (Ctrl-C, SIGTERM) cancels every deployment, and each removes 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -30,15 +32,16 @@ from evalclient.deployment_run import DeploymentRun, RunContext
 from evalclient.engines import get_adapter
 from evalclient.engines.docker import DockerEngine
 from evalclient.engines.local import LocalSimulatorEngine
-from evalclient.errors import GPUUnavailableError
+from evalclient.errors import DiskFullError, EvalClientError, GPUUnavailableError
 from evalclient.hardware import Gpu
-from evalclient.logs import run_logging
+from evalclient.logs import quiet_file_logging, run_logging
 from evalclient.model_cache import model_dir
 from evalclient.monitor import probe_gpus
 from evalclient.monitor.nvml import GpuProbe
 from evalclient.planning import DeploymentPlan, Plan
 from evalclient.preflight import require_image_cuda
 from evalclient.results import ResultsOrganizer
+from evalclient.results.disk_full import disk_full_error, full_disk_cause, write_in_place
 from evalclient.results.lock import RunLock
 from evalclient.run_types import Outcome, RunOptions
 from evalclient.sandbox import choose_sandbox
@@ -110,6 +113,8 @@ class EvaluationRunner:
         self._cached: set[str] = set()
         self._manifest: dict[str, Any] = {}
         self._events: asyncio.Queue[tuple[str, str]] | None = None
+        self.disk_full: DiskFullError | None = None
+        """Set when the disk under the results filled up: the run stops and says so once."""
 
     def prepare(self) -> None:
         """Check the provider before any work (an unreachable Docker engine is a one-line error), remove the
@@ -185,8 +190,35 @@ class EvaluationRunner:
                 self._manifest["finished_at"] = _now()
                 done = len(self.summary.outcomes) == self.plan.combinations
                 self._manifest["status"] = "finished" if done else "interrupted"
-                self.results.save_manifest(self._manifest)
+                if self.disk_full is not None:
+                    self._manifest["status"] = "failed"
+                    self._manifest["error"] = self.disk_full.message
+                self._save_manifest(closing=True)
+        if self.disk_full is not None:
+            raise self.disk_full
         return self.summary
+
+    def _save_manifest(self, closing: bool = False) -> None:
+        """Write the manifest; on a full disk note it (the run stops) and keep the manifest in memory; the
+        closing write falls back to overwriting the file in place, compactly, when no new file fits."""
+        try:
+            self.results.save_manifest(self._manifest)
+            return
+        except (OSError, EvalClientError) as exc:
+            cause = full_disk_cause(exc)
+            if cause is None:
+                raise
+            self.note_disk_full(cause)
+        if closing:
+            with suppress(OSError):
+                data = json.dumps(self._manifest, separators=(",", ":"), default=str).encode()
+                write_in_place(self.results.manifest_path(), data + b"\n")
+
+    def note_disk_full(self, cause: OSError) -> None:
+        """The disk under the results is full: remembered once, said once (the run stops)."""
+        if self.disk_full is None:
+            self.disk_full = disk_full_error(self.results.base_dir, cause)
+            quiet_file_logging()
 
     async def _run_all(self) -> None:
         """Start deployments as their GPUs free up, until every one has ended."""
@@ -220,6 +252,10 @@ class EvaluationRunner:
                     placed = scheduler.start_now(now)
                 for placement in placed:
                     deployment, slot = by_key[placement.job.key], self._slot(placement.gpus)
+                    if self.disk_full is not None:  # nothing more can be written: nothing more starts
+                        self._fail_remaining(deployment, self.disk_full.message)
+                        events.put_nowait(("done", deployment.key))
+                        continue
                     view = self.view.deployment(deployment.key, slot.label)
                     shards = self._shards(deployment.key)
                     run = DeploymentRun(context, deployment, slot, shards, view, self).run()
@@ -274,7 +310,7 @@ class EvaluationRunner:
         if slot is not None:
             entry.update(gpus=list(slot.gpus), virtual_gpus=slot.virtual, shards=self._shards(key))
         entry[event] = datetime.now(UTC).isoformat(timespec="milliseconds")
-        self.results.save_manifest(self._manifest)
+        self._save_manifest()
 
     def outcome(self, outcome: Outcome) -> None:
         self._record(outcome)
@@ -310,7 +346,7 @@ class EvaluationRunner:
             "deployments": {},
             "combinations": {},
         }
-        self.results.save_manifest(self._manifest)
+        self._save_manifest()
 
     def _record(self, outcome: Outcome) -> None:
         self.summary.outcomes.append(outcome)
@@ -321,7 +357,7 @@ class EvaluationRunner:
             "metrics_file": outcome.metrics_file,
             "at": _now(),
         }
-        self.results.save_manifest(self._manifest)
+        self._save_manifest()
         self.view.combination_finished(key, outcome.status)
 
 

@@ -110,6 +110,10 @@ class ForwardingReporter:
         if self._on_weights is not None:
             self._on_weights()
 
+    def note_disk_full(self, cause: OSError) -> None:
+        """The node's results disk is full: its deployment stops with the error, which reaches the driver
+        as the remaining combinations' failure."""
+
 
 class ViewReplay:
     """Replays a node's view messages on the driver's DeploymentView."""

@@ -14,7 +14,10 @@ from evalclient.engines.capabilities import EngineCapabilities
 from evalclient.engines.serving import Serving, capabilities_for, serving_of
 from evalclient.monitor.server_metrics import ServerMetricNames
 
-_FORWARDED_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE")
+_FORWARDED_ENV = ("HF_HUB_OFFLINE",)
+"""The host settings an engine container is given. Never a token: a gated model's token goes in as a file
+(LaunchSpec.token_for), so it is in no container's configuration (`docker inspect`: Config.Env, Args)."""
+TOKEN_PATH_ENV = "HF_TOKEN_PATH"
 Capability = tuple[int, int]
 
 
@@ -61,6 +64,11 @@ class LaunchSpec:
     entrypoint: tuple[str, ...] | None = None
     environment: dict[str, str] = field(default_factory=dict)
     cache_mount: str = "/data"
+    """The engine's Hugging Face home in the container (HF_HOME): the host cache's hub/ is mounted at its
+    hub/, and a gated model's token is written at its `token`."""
+    token_for: str | None = None
+    """The gated model (hub id) this container is given the host's Hugging Face token for, as the file at
+    `token_path`; None: no token in any form."""
     shm_size: str | None = "1g"
     ipc_host: bool = False
     health_path: str = "/health"
@@ -75,6 +83,23 @@ class LaunchSpec:
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def token_path(self) -> str:
+        """Where a gated model's token file is written in the container: `$HF_HOME/token`, the one path read
+        by every component that downloads, in each pinned engine.
+
+        TGI v3.3.7 (HF_HOME=/data, Dockerfile): its launcher (launcher/src/main.rs `get_config`) and router
+        (router/src/server.rs) build `hf_hub::api::{sync,tokio}::ApiBuilder::from_env()` (hf-hub 0.4.2 per
+        Cargo.lock, version commit 357331d), whose `from_cache` takes `Cache::from_env().token()`: the file
+        `$HF_HOME/token` (src/lib.rs `Cache::token_path`, the cache folder `$HF_HOME/hub` with its last part
+        replaced by `token`; hf-hub reads no HF_TOKEN_PATH). Its Python server downloads with huggingface_hub
+        0.30.1 (server/uv.lock), whose `get_token` reads HF_TOKEN, else the file HF_TOKEN_PATH, by default
+        `$HF_HOME/token` (constants.py, utils/_auth.py `_get_token_from_file`; the same through v1.28.0).
+        vLLM and SGLang download with huggingface_hub (`snapshot_download`, `hf_hub_download`, `HfFileSystem`
+        without a token argument: model_loader/weight_utils.py in the stored copies, vllm 0035bdf, sglang
+        00b08c4), which reads the same file; HF_TOKEN_PATH (a path, not the secret) names it for them."""
+        return token_file(self.cache_mount)
 
     @property
     def command_line(self) -> str:
@@ -175,6 +200,9 @@ class EngineAdapter(ABC):
         operational, environment = _limits(caps, needs) if caps is not None else ([], {})
         operational += self.port_args(ports, shards)
         container = None if caps is None else caps.container
+        token_for = model.hub_id if model.gated and not hub_offline() else None
+        if token_for is not None:
+            environment[TOKEN_PATH_ENV] = token_file(self.cache_mount)
         return LaunchSpec(
             engine=self.kind,
             image=image,
@@ -183,6 +211,7 @@ class EngineAdapter(ABC):
             entrypoint=self.entrypoint(),
             environment={**self.environment(), **environment},
             cache_mount=self.cache_mount,
+            token_for=token_for,
             shm_size="1g" if container is None else container.shm_size,
             ipc_host=container is not None and container.ipc_host,
             health_path=self.health_path,
@@ -215,8 +244,20 @@ class EngineAdapter(ABC):
         return None
 
     def environment(self) -> dict[str, str]:
-        """Environment for the container: the host's Hugging Face token, for gated or private models."""
+        """Environment for the container: the host's offline switch for the hub (never a token)."""
         return {name: os.environ[name] for name in _FORWARDED_ENV if os.environ.get(name)}
+
+
+def token_file(hf_home: str) -> str:
+    """The token file under an engine's Hugging Face home in its container (LaunchSpec.token_path)."""
+    return hf_home.rstrip("/") + "/token"
+
+
+def hub_offline() -> bool:
+    """Whether the host runs the hub offline, so that every engine reads the mounted cache alone and needs no
+    token: HF_HUB_OFFLINE=1, the one value all of them take (TGI v3.3.7's router/src/server.rs tests
+    `== "1"`; its server and huggingface_hub also take true/yes)."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip() == "1"
 
 
 def _limits(caps: EngineCapabilities, needs: RequestNeeds) -> tuple[list[str], dict[str, str]]:

@@ -6,15 +6,26 @@ started, so a start that is cancelled can always find and remove what it made.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
+import tarfile
+import time
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from evalclient.deploy.ownership import MANAGED_LABEL, RUN_LABEL, owner_alive, owner_known_alive
 from evalclient.engines.base import LaunchSpec
-from evalclient.errors import DockerUnavailableError, EngineError, EvalClientError, GPUUnavailableError
+from evalclient.errors import (
+    DockerUnavailableError,
+    EngineError,
+    EnvironmentProblem,
+    EvalClientError,
+    GPUUnavailableError,
+)
+from evalclient.model_cache import hub_dir, hub_token, model_cache_path
 
 __all__ = ["MANAGED_LABEL", "RUN_LABEL", "ContainerEngine", "ContainerState", "DockerEngine", "connect"]
 log = logging.getLogger(__name__)
@@ -31,7 +42,7 @@ class RunningContainer:
     image_digests: tuple[str, ...]
     spec: LaunchSpec
     model_cache: str | None = None
-    """The host folder mounted at the spec's cache_mount, None when nothing was mounted."""
+    """The host cache whose hub/ is mounted at the spec's cache_mount/hub, None when nothing was mounted."""
 
 
 @dataclass(frozen=True)
@@ -135,11 +146,13 @@ class DockerEngine:
         memory_limit: str | None = None,
     ) -> RunningContainer:
         """Create (not start) the container on the host network, labelled, with the shared memory its engine
-        asks for and the model cache mounted at the spec's cache_mount (when given); EngineError if Docker
-        refuses."""
+        asks for and the model cache's hub/ mounted at the spec's cache_mount/hub (when given); for a gated
+        model, the host's token written into it as the file spec.token_path, never into its configuration.
+        EnvironmentProblem if a gated model has no token; EngineError if Docker refuses."""
         import docker.errors
         import docker.types
 
+        token = _token_for(spec, cache_dir)  # before anything exists: a missing token creates nothing
         kwargs: dict[str, Any] = {
             "name": name,
             "detach": True,
@@ -152,7 +165,10 @@ class DockerEngine:
         elif spec.shm_size:
             kwargs["shm_size"] = spec.shm_size
         if cache_dir is not None:
-            kwargs["volumes"] = {str(cache_dir): {"bind": spec.cache_mount, "mode": "rw"}}
+            hub = hub_dir(cache_dir)
+            with suppress(OSError):  # not ours to create: Docker then makes it, as it made the whole cache
+                hub.mkdir(parents=True, exist_ok=True)
+            kwargs["volumes"] = {str(hub): {"bind": spec.cache_mount.rstrip("/") + "/hub", "mode": "rw"}}
         if memory_limit:
             kwargs["mem_limit"] = memory_limit
             kwargs["memswap_limit"] = memory_limit
@@ -165,6 +181,8 @@ class DockerEngine:
             container = self.client.containers.create(spec.image, list(spec.args), **kwargs)
         except docker.errors.APIError as exc:
             raise _refused(spec.image, exc) from None
+        if token is not None:
+            _write_token(container, spec, token)
         image = container.image
         return RunningContainer(
             id=container.id,
@@ -261,6 +279,59 @@ class DockerEngine:
             volume.remove(force=True)
             removed.append(f"volume {volume.name}")
         return removed, kept
+
+
+def _token_for(spec: LaunchSpec, cache_dir: Path | None) -> str | None:
+    """The host's token when the spec's model is gated, else None; EnvironmentProblem when none is set."""
+    if spec.token_for is None:
+        return None
+    cache = cache_dir or model_cache_path()
+    token = hub_token(cache)
+    if token is None:
+        saved = os.environ.get("HF_TOKEN_PATH") or str(cache / "token")
+        raise EnvironmentProblem(
+            f"{spec.token_for} is gated and no Hugging Face token is set (HF_TOKEN, HUGGING_FACE_HUB_TOKEN "
+            f"and {saved} are empty or absent)",
+            "accept the model's terms on its hub page, then `export HF_TOKEN=hf_...` (or `hf auth login`); "
+            "with its weights already in the cache, HF_HUB_OFFLINE=1 needs none",
+        )
+    return token
+
+
+def token_archive(path: str, token: str) -> bytes:
+    """A tar of one file, `path` (absolute, in the container), holding the token: owned by root, mode 0440
+    (root, and the group-0 users images run as when not root, e.g. vLLM's non-root image)."""
+    data = token.encode("utf-8")
+    member = tarfile.TarInfo(path.lstrip("/"))
+    member.size, member.mode, member.mtime = len(data), 0o440, int(time.time())
+    member.uid = member.gid = 0
+    member.uname = member.gname = "root"
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        archive.addfile(member, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _write_token(container: Any, spec: LaunchSpec, token: str) -> None:
+    """Copy the token into the created (not started) container's own filesystem at spec.token_path: in no
+    host folder, not in its configuration, gone with the container. Missing parent folders are made 0755
+    (moby go-archive `createImpliedDirectories`). Removes the container and raises EngineError on failure."""
+    import docker.errors
+
+    try:
+        written = bool(container.put_archive("/", token_archive(spec.token_path, token)))
+        failure = None if written else "Docker answered that it was not written"
+    except docker.errors.APIError as exc:
+        failure = str(exc.explanation or exc)
+    if failure is None:
+        return
+    with suppress(docker.errors.APIError):
+        container.remove(force=True, v=True)
+    raise EngineError(
+        f"could not give {container.name} the Hugging Face token for {spec.token_for} at {spec.token_path}: "
+        f"{failure}",
+        "check that the Docker engine allows copying files into containers (docker cp)",
+    )
 
 
 def _refused(what: str, exc: Any) -> EvalClientError:

@@ -2,7 +2,8 @@
 
 sources.py   where the judge comes from (an endpoint, or a models.yaml model deployed for it)
 session.py   one judge per call, started lazily; the per-combination `Judge` the scorers use
-store.py     the judgments JSONL beside the predictions (resume: judged answers are not judged again)
+store.py     the judgments JSONL beside the predictions (resume: judged answers are not judged again),
+             and each judge's scores (its last complete set and its last run) beside it
 data.py      reference answers and instruction difficulty joined to the dataset rows
 phase.py     the command's work: select records, score them with the judge, update the records
 """

@@ -2,24 +2,33 @@
 
 For each selected combination record (not failed, with predictions), the stored predictions are read back
 (never regenerated), joined to their dataset rows, and scored by the task's scorer with a judge in its
-context; judgments already stored by the same judge are reused, so a second call sends nothing. The record's
-dataset_metrics get the judged scores, the judge's identity and the judgments file; its status (which
-reflects generation) is unchanged. Each prediction row's `score` gets the sample's verdict.
+context; judgments already stored by the same judge are reused, so a second call sends nothing.
+
+A judge's set of judgments is complete when every answer was judged and the headline score could be read.
+Only a complete set is shown: the record's dataset_metrics get its scores, the judge's identity (`judge`: the
+judge the headline scores come from) and the judgments file, `judges` gets its scores under the judge's
+name beside those of every other judge with a complete set, and each prediction row's `score` gets the
+sample's verdict; the record's status (which reflects generation) is unchanged. The headline is the most
+recent complete set. A run that is not complete (an unreachable judge, failed requests) changes neither the
+record nor the predictions where they show a complete set, and only says why where they show none (scores
+null, `judge_status: incomplete`); it is reported (status `incomplete`, exit code 1) and kept in the judges'
+scores file (store.py `JudgeScores`), where each judge's last complete set stays whatever comes after it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from evalclient.errors import DatasetError, EvalClientError, UsageError
 from evalclient.judge.data import JudgeData
 from evalclient.judge.session import JudgeSession, Opener
-from evalclient.judge.store import JudgmentStore
+from evalclient.judge.store import JudgeScores, JudgmentStore
 from evalclient.results import CombinationRecord, ResultsOrganizer
 from evalclient.tasks.context import ScoreContext
 from evalclient.tasks.manager import DatasetManager
@@ -27,6 +36,12 @@ from evalclient.tasks.offline_scoring import read_predictions
 from evalclient.tasks.registry import get_task
 
 JUDGED_DATASETS = ("mt_bench", "alpaca_eval", "alpaca_eval_v1")
+SCORE_KEYS = {
+    "mt_bench": ("mt_bench_score", "mt_bench_score_turn1", "mt_bench_score_turn2"),
+    "alpaca_eval": ("win_rate", "standard_error", "length_controlled_winrate", "lc_standard_error"),
+    "alpaca_eval_v1": ("win_rate", "standard_error"),
+}
+"""Each judge's scores kept in the record's `judges`, by dataset; the first is the headline."""
 log = logging.getLogger("evalclient.judge")
 
 
@@ -125,26 +140,72 @@ async def _judge_record(
         )
     samples = data.join(task.name, samples)
     store = JudgmentStore(results.judgments_path(record.model, record.preset, record.dataset))
+    scores = JudgeScores(results.judge_scores_path(record.model, record.preset, record.dataset))
+    scores.load()  # an unreadable file fails here, before any request
     before = session.sent
     judge = session.for_store(store, judges_own_answers=session.identity.get("name") == record.model)
     result = await task.scorer(samples, outputs, ScoreContext(judge=judge, data=data.extras(task.name)))
-    kept = {k: v for k, v in record.dataset_metrics.items() if k != "pending_reason"}
-    metrics = {**kept, **result.metrics, "judgments_file": str(store.path.relative_to(results.base_dir))}
-    record.dataset_metrics = metrics
-    results.save_combination(record)
-    _update_prediction_scores(results, record, result.per_sample)
-    status = "judged" if metrics.get("judge_status") == "judged" else "incomplete"
-    headline = "mt_bench_score" if task.name == "mt_bench" else "win_rate"
-    value = metrics.get(headline)
-    shown = "null" if value is None else f"{value:.4g}"
-    message = (
-        f"{headline} {shown}; {metrics.get('num_judgments', 0)} judgments "
-        f"({session.sent - before} sent, {metrics.get('num_judgments_reused', 0)} reused)"
+    judged = {**result.metrics, "judgments_file": str(store.path.relative_to(results.base_dir))}
+    identity = dict(judged.get("judge") or judge.identity)
+    headline = SCORE_KEYS[task.name][0]
+    value = judged.get(headline)
+    counts = (
+        f"{judged.get('num_judgments', 0)} judgments "
+        f"({session.sent - before} sent, {judged.get('num_judgments_reused', 0)} reused)"
     )
-    if status != "judged":
-        message += f"; {metrics.get('pending_reason')}"
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    previous = record.dataset_metrics
+    shown = _shown_judge(previous, headline)
+    if judged.get("judge_status") == "judged" and isinstance(value, int | float):
+        kept = {k: v for k, v in previous.items() if k != "pending_reason"}
+        judges = _judge_scores(previous, task.name)
+        judges[session.name] = {k: judged.get(k) for k in SCORE_KEYS[task.name]}
+        metrics = {**kept, **judged, "judges": dict(sorted(judges.items()))}
+        record.dataset_metrics = metrics
+        results.save_combination(record)
+        _update_prediction_scores(results, record, result.per_sample)
+        message = f"{headline} {value:.4g}; {counts}"
+        if shown is not None and shown != session.name:
+            message += f"; the headline now, in place of judge {shown}'s (kept under `judges`)"
+        complete = {"judged_at": now, "predictions_file": record.predictions_file, "metrics": judged}
+        scores.update(identity, {"status": "judged", "at": now, "message": message}, complete)
+        log.info("%s: %s", key, message)
+        return JudgeOutcome(key, "judged", message, metrics)
+    reason = judged.get("pending_reason") or (
+        f"no {headline}: none of its {judged.get('num_judgments', 0)} judgment(s) could be read"
+    )
+    why = f"judge {session.name}: {reason}"
+    if shown is None:
+        record.dataset_metrics = {**previous, "judge_status": "incomplete", "pending_reason": why}
+        results.save_combination(record)
+        message = f"{why}; {counts}; no {headline} until a judge's set is complete"
+    else:
+        message = f"{why}; {counts}; {headline} stays {previous[headline]:.4g}, judged by {shown}"
+    scores.update(identity, {"status": "incomplete", "at": now, "message": message, "metrics": judged})
     log.info("%s: %s", key, message)
-    return JudgeOutcome(key, status, message, metrics)
+    return JudgeOutcome(key, "incomplete", message, record.dataset_metrics)
+
+
+def _shown_judge(metrics: Mapping[str, Any], headline: str) -> str | None:
+    """The judge whose complete set the record shows, None where it shows none (pending, incomplete)."""
+    judge = metrics.get("judge")
+    if metrics.get("judge_status") != "judged" or not isinstance(judge, dict):
+        return None
+    return str(judge.get("name")) if isinstance(metrics.get(headline), int | float) else None
+
+
+def _judge_scores(metrics: Mapping[str, Any], dataset: str) -> dict[str, dict[str, Any]]:
+    """The record's `judges`, with the judge it shows added where it predates them."""
+    stored = metrics.get("judges")
+    judges = (
+        {str(k): dict(v) for k, v in stored.items() if isinstance(v, dict)}
+        if isinstance(stored, dict)
+        else {}
+    )
+    shown = _shown_judge(metrics, SCORE_KEYS[dataset][0])
+    if shown is not None and shown not in judges:
+        judges[shown] = {k: metrics.get(k) for k in SCORE_KEYS[dataset]}
+    return judges
 
 
 def _update_prediction_scores(

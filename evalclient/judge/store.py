@@ -6,6 +6,8 @@ order, prompt name), the prompt messages and sampling, the raw judgment text and
 included). A judgment is found again by its key, a hash of the judge's name and the exact request, so a judged
 answer is never judged again by the same judge, while a changed answer, prompt or judge is. Failed requests
 are not stored (the next `evalclient judge` retries them); a torn last line is ignored.
+
+Beside it, `<model>_<preset>_<dataset>.scores.json` keeps each judge's scores by its name (`JudgeScores`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Any
 
 from evalclient.client.completion import Completion
 from evalclient.client.requests import ChatRequest
+from evalclient.errors import ResultsError
+from evalclient.results.atomic import atomic_write_json
 from evalclient.tasks.context import JudgeItem
 
 log = logging.getLogger("evalclient.judge")
@@ -77,6 +81,46 @@ class JudgmentStore:
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(("\n" if torn else "") + json.dumps(row, ensure_ascii=False) + "\n")
             handle.flush()
+
+
+class JudgeScores:
+    """Each judge's scores of one combination, by the judge's name: its identity, its last complete set
+    (`complete`: the metrics, the predictions file they grade, when) and its last run (`last_run`: status,
+    message, when, the metrics it reached). A run that is not complete changes only its own `last_run`: a
+    judge's complete set is replaced only by a complete new one; other judges' entries are never touched."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> dict[str, dict[str, Any]]:
+        """The entries by judge name; ResultsError where the file is unreadable (it is never overwritten)."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ResultsError(
+                f"cannot read the judges' scores {self.path}: {exc}",
+                "repair it or move it aside (the judgments themselves are in the .jsonl beside it)",
+            ) from None
+        judges = data.get("judges") if isinstance(data, dict) else None
+        if not isinstance(judges, dict):
+            raise ResultsError(
+                f"{self.path} holds no `judges` object", "repair it or move it aside, then judge again"
+            )
+        return {str(name): dict(entry) for name, entry in judges.items() if isinstance(entry, dict)}
+
+    def update(
+        self, identity: dict[str, Any], last_run: dict[str, Any], complete: dict[str, Any] | None = None
+    ) -> None:
+        """Record a run of the judge `identity["name"]`; its complete set too where the run gave one."""
+        judges = self.load()
+        entry = judges.setdefault(str(identity["name"]), {})
+        entry["judge"] = identity
+        if complete is not None:
+            entry["complete"] = complete
+        entry["last_run"] = last_run
+        atomic_write_json(self.path, {"judges": dict(sorted(judges.items()))})
 
 
 def _ends_with_newline(path: Path) -> bool:

@@ -32,6 +32,7 @@ BASE_COLUMNS = (
     "ranked",
     "flags",
     "num_samples",
+    "samples_requested",
     "num_errors",
     "score_name",
     "score",
@@ -47,6 +48,7 @@ PROVENANCE_COLUMNS = (
     "image_id",
     "flags_command",
     "model_id",
+    "model_revision",
     "run_id",
     "timestamp",
 )
@@ -91,6 +93,7 @@ def _row(combo: Combination) -> dict[str, Any]:
     serving = serving_of(combo)
     row.update(
         num_samples=record.num_samples,
+        samples_requested=record.samples_requested,
         num_errors=record.num_errors,
         score_name=headline.metric if headline else None,
         score=score,
@@ -104,6 +107,7 @@ def _row(combo: Combination) -> dict[str, Any]:
         image_id=record.provenance.get("image_id"),
         flags_command=record.provenance.get("command"),
         model_id=record.model_id,
+        model_revision=record.model_revision,
         run_id=record.run_id,
         timestamp=record.timestamp,
     )

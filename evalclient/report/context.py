@@ -60,6 +60,8 @@ def score_cell(combo: Combination | None) -> str:
     if headline is None:
         return f"no score (n={record.num_samples})"
     text = with_n(record.dataset_metrics[headline.metric], record.num_samples)
+    if record.samples_requested is not None:  # "(n=12 of 500 asked)"
+        text = text[:-1] + f" of {record.samples_requested} asked)"
     if combo.status == "partial":
         text = text[:-1] + f", partial: {record.num_errors} errors)"
     blocking = [f.kind for f in flags_of(combo) if f.blocks_ranking and f.kind != "partial"]

@@ -1,11 +1,14 @@
 """The one headline metric of each dataset: its name in dataset_metrics, the per-sample verdict field it is
 the mean of (for the paired tests and flip rates), whether that field is a 0/1 verdict or a continuous score,
-and its scale (so that scores of different datasets can be averaged on 0–1).
+and its scale (so that scores of different datasets can be averaged on 0–1). A headline that is a weighted
+mean of group means (bfcl's `ast_accuracy`: BFCL v4's mean of category accuracies, irrelevance left out)
+names the verdict field of its groups and their weights, so that every table computes it the one way the
+task's scorer does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +22,23 @@ class Headline:
     binary: bool
     scale: float = 1.0
     """What the metric's best score is (100 for BLEU), to put it on 0–1."""
+    group_key: str | None = None
+    """The verdict field whose groups the metric weighs (None: the plain mean over the samples)."""
+    group_weights: Callable[[Collection[str]], dict[str, float]] | None = None
+    """The weight of each group present (a group left out weighs nothing)."""
+
+
+def _bfcl_summary_weights(categories: Collection[str]) -> dict[str, float]:
+    """BFCL v4's non-live summary as weights: mean(simple, multiple, parallel, parallel_multiple), simple
+    itself the mean of its languages; a category absent drops out of its mean, irrelevance weighs nothing."""
+    from evalclient.tasks.function_calling.bfcl_metrics import SIMPLE, SUMMARY_TERMS
+
+    simple = [c for c in SIMPLE if c in categories]
+    terms = [c for c in SUMMARY_TERMS if c in categories]
+    count = len(terms) + (1 if simple else 0)
+    weights = {c: 1 / (len(simple) * count) for c in simple}
+    weights.update({c: 1 / count for c in terms})
+    return weights
 
 
 _ACCURACY = Headline("accuracy", "correct", binary=True)
@@ -29,7 +49,9 @@ _BLEU = Headline("bleu_score", "bleu", binary=False, scale=100.0)
 _PASS_AT_1 = Headline("pass@1", "correct", binary=True)
 _MT_BENCH = Headline("mt_bench_score", "mean_rating", binary=False, scale=10.0)
 _WIN_RATE = Headline("win_rate", "win", binary=False, scale=100.0)
-_AST = Headline("ast_accuracy", "correct", binary=True)
+_AST = Headline(
+    "ast_accuracy", "correct", binary=True, group_key="category", group_weights=_bfcl_summary_weights
+)
 
 # Per dataset, in order of preference: the first one the combination reports is its headline (generative
 # multiple choice reports `accuracy` only; log-likelihood reports acc_norm / acc / mc2 beside it).
@@ -66,3 +88,28 @@ def sample_score(headline: Headline, verdict: Mapping[str, Any]) -> float | None
     if isinstance(value, int | float):
         return float(value)
     return None
+
+
+def group_of(headline: Headline, verdict: Mapping[str, Any]) -> str:
+    """The group a sample counts in ("" for a plain mean)."""
+    return "" if headline.group_key is None else str(verdict.get(headline.group_key))
+
+
+def group_weights(headline: Headline, groups: Collection[str]) -> dict[str, float]:
+    """The weight of each of `groups` in the headline (a plain mean: its one group weighs 1)."""
+    if headline.group_weights is None:
+        return dict.fromkeys(groups, 1.0)
+    return headline.group_weights(groups)
+
+
+def headline_value(headline: Headline, verdicts: Sequence[Mapping[str, Any]]) -> float | None:
+    """The headline over these verdicts, as the task's scorer computes it (None without a scored sample)."""
+    groups: dict[str, list[float]] = {}
+    for verdict in verdicts:
+        score = sample_score(headline, verdict)
+        if score is not None:
+            groups.setdefault(group_of(headline, verdict), []).append(score)
+    weights = group_weights(headline, groups)
+    if not weights:
+        return None
+    return sum(weight * sum(groups[g]) / len(groups[g]) for g, weight in weights.items())

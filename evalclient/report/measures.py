@@ -1,5 +1,6 @@
 """The measures that compare deployments: the headline score on 0–1 and the performance fields, each
-combined over a set of datasets (mean, or max for peak memory), or n/a with the reason it is missing."""
+combined over a set of datasets (mean, or max for peak memory), or n/a with the reason it is missing; and
+whether two performance values differ beyond their noise."""
 
 from __future__ import annotations
 
@@ -20,14 +21,28 @@ class Measure:
     spec: str
     combine: str
     """How the datasets' values combine: mean or max."""
+    maximize: bool
+    """Whether more is better."""
 
+
+PERFORMANCE_NOISE = 0.05
+"""Run-to-run noise of a performance measure, relative to the larger value: the suite measures none (its
+repeated samples run at another concurrency), so two values within 5% of each other are not told apart."""
 
 MEASURES = (
-    Measure("score (0–1)", None, ".3f", "mean"),
-    Measure("throughput (tokens/s)", "throughput_tokens_per_second", ".1f", "mean"),
-    Measure("peak GPU memory (GB)", "gpu_memory_peak_gb", ".2f", "max"),
-    Measure("energy (J / generated token)", "energy_j_per_generated_token", ".4f", "mean"),
+    Measure("score (0–1)", None, ".3f", "mean", maximize=True),
+    Measure("throughput (tokens/s)", "throughput_tokens_per_second", ".1f", "mean", maximize=True),
+    Measure("peak GPU memory (GB)", "gpu_memory_peak_gb", ".2f", "max", maximize=False),
+    Measure("energy (J / generated token)", "energy_j_per_generated_token", ".4f", "mean", maximize=False),
 )
+
+
+def beyond_noise(measure: Measure, a: float, b: float) -> int:
+    """+1 where performance value `a` is better than `b` by more than PERFORMANCE_NOISE, -1 where worse by
+    more, 0 within it."""
+    if abs(a - b) <= PERFORMANCE_NOISE * max(abs(a), abs(b)):
+        return 0
+    return 1 if (a > b) == measure.maximize else -1
 
 
 def score_of(combo: Combination) -> tuple[float | None, int]:

@@ -1,4 +1,6 @@
-"""The report's figures, drawn with matplotlib (Agg, no display) and returned as PNG bytes."""
+"""The report's figures, drawn with matplotlib (Agg, no display) and returned as PNG bytes. Every axis of a
+score, a throughput, a time or a count starts at zero (scores span 0–1.05), so that a difference of a few
+percent is drawn as small as it is."""
 
 from __future__ import annotations
 
@@ -35,7 +37,8 @@ def grouped_bars(
 def pareto_scatter(
     points: Mapping[str, Sequence[tuple[str, float, float, bool]]], xlabel: str, ylabel: str, title: str
 ) -> bytes | None:
-    """Per model, its presets as (label, x, y, on the Pareto set); Pareto points are filled and joined."""
+    """Per model, its presets as (label, x ≥ 0, score y on 0–1, starred); starred points are filled and
+    joined."""
     if not points:
         return None
     plt = _pyplot()
@@ -51,16 +54,19 @@ def pareto_scatter(
             offset = (5, 5) if order % 2 == 0 else (5, -12)  # neighbours' labels above and below
             ax.annotate(label, (x, y), textcoords="offset points", xytext=offset, fontsize=7)
         ax.scatter([], [], marker=marker, color=color, label=model)
+    right = max((x for presets in points.values() for _, x, _, _ in presets), default=0.0)
+    ax.set_xlim(0, right * 1.15 if right > 0 else 1.0)  # room for the labels right of the points
+    ax.set_ylim(0, 1.05)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, title="filled: Pareto set", title_fontsize=8)
+    ax.legend(fontsize=8, title="filled: ★", title_fontsize=8)
     return _png(fig)
 
 
 def boxplots(groups: Mapping[str, Sequence[float]], ylabel: str, title: str) -> bytes | None:
-    """One box per group (groups without values are left out)."""
+    """One box per group (groups without values are left out), of values ≥ 0."""
     shown = {name: list(values) for name, values in groups.items() if values}
     if not shown:
         return None
@@ -68,6 +74,7 @@ def boxplots(groups: Mapping[str, Sequence[float]], ylabel: str, title: str) -> 
     fig, ax = plt.subplots(figsize=(max(6.0, 1.3 * len(shown) + 2), 4.2))
     ax.boxplot(list(shown.values()), showfliers=True)
     ax.set_xticks(range(1, len(shown) + 1), [f"{k}\n(n={len(v)})" for k, v in shown.items()], fontsize=8)
+    ax.set_ylim(bottom=0)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
@@ -77,7 +84,7 @@ def boxplots(groups: Mapping[str, Sequence[float]], ylabel: str, title: str) -> 
 def slopes(
     lines: Mapping[str, Sequence[tuple[float, float]]], xlabel: str, ylabel: str, title: str
 ) -> bytes | None:
-    """One line per family through its (x, y) points, e.g. parameters → score."""
+    """One line per family through its (x ≥ 0, y ≥ 0) points, e.g. parameters → score."""
     if not lines:
         return None
     plt = _pyplot()
@@ -85,6 +92,8 @@ def slopes(
     for index, (name, points) in enumerate(lines.items()):
         ordered = sorted(points)
         ax.plot([x for x, _ in ordered], [y for _, y in ordered], marker=_MARKERS[index % 8], label=name)
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)

@@ -1,8 +1,9 @@
 """Sanity flags of one combination, so that a misconfigured server that scores 0.000 "successfully" is
 flagged, not ranked: accuracy at or below chance, more than 5% empty, truncated or unparseable answers, a
-request error rate above 1%, GPU metrics missing, a partial run, and preset knobs the engine did not apply.
-All but the GPU and the serving flags keep the combination out of every ranking (best model, difficulty,
-Pareto set).
+request error rate above 1%, GPU metrics missing, a partial run, preset knobs the engine did not apply,
+fewer samples than asked (the dataset had fewer rows) and a server that served another model than the one
+asked for. All but the GPU, the serving and the sample-count flags keep the combination out of every ranking
+(best model, difficulty, Pareto set).
 """
 
 from __future__ import annotations
@@ -60,6 +61,26 @@ def flags_of(combo: Combination) -> list[Flag]:
     flags.extend(_error_flags(combo))
     flags.extend(_gpu_flags(combo))
     flags.extend(_serving_flags(combo))
+    flags.extend(_identity_flags(combo))
+    return flags
+
+
+def _identity_flags(combo: Combination) -> list[Flag]:
+    """Fewer samples than asked, and another model served than the one asked for (an --endpoint)."""
+    record = combo.record
+    assert record is not None
+    flags: list[Flag] = []
+    if record.samples_requested is not None:
+        flags.append(
+            Flag(
+                "fewer samples",
+                f"{record.num_samples} of the {record.samples_requested} asked (the dataset has no more)",
+                blocks_ranking=False,
+            )
+        )
+    served = record.provenance.get("served_model")
+    if isinstance(served, dict) and served.get("matches") is False:
+        flags.append(Flag("another model served", f"the server served {served.get('model_id')}"))
     return flags
 
 

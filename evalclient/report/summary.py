@@ -44,6 +44,7 @@ def summary_rows(records: Iterable[CombinationRecord]) -> list[dict[str, Any]]:
                 "dataset": record.dataset,
                 "status": record.status,
                 "num_samples": record.num_samples,
+                "samples_requested": record.samples_requested,
                 "score_name": name,
                 "score": dataset.get(name) if name else None,
                 "num_failed_parse": dataset.get("num_failed_parse"),
@@ -82,7 +83,8 @@ def render_summary(rows: list[dict[str, Any]], console: Console) -> None:
             str(row["model"]),
             str(row["preset"]),
             str(row["dataset"]),
-            _fmt(row["num_samples"]),
+            _fmt(row["num_samples"])
+            + (f" of {row['samples_requested']}" if row.get("samples_requested") is not None else ""),
             score,
             _fmt(row["num_failed_parse"]),
             _fmt(row["throughput_tokens_per_second"], ".1f"),

@@ -4,11 +4,20 @@ record, its per-sample verdicts and timings (predictions), and its repeated answ
 Every combination the plan lists or a record exists for is here with a status: `complete`, `partial` and
 `failed` from its record (or from the manifest when the run recorded a failure without one), `missing` when
 the run stopped before it, `unreadable` when its metrics file cannot be read. Nothing missing is a zero.
+
+A run killed outright (`kill -9`, out of memory) leaves its manifest saying `running`. The run held the
+folder's lock (`evalclient/results/lock.py`: an flock, which goes with its process however it ends, and a
+file naming the run and its pid) for its whole life, so the tree reads it as interrupted when the lock file
+names another run, when the pid it names is no process, or when the lock is free (a pid reused by another
+process holds no lock). Without a lock file to read it stays `running`. The pid is the run's host's: read
+the tree on that host.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,10 +85,22 @@ class ResultsTree:
     base_dir: Path
     manifest: dict[str, Any] | None
     combinations: dict[Key, Combination]
+    process_gone: bool = False
+    """The manifest says `running`, but the run's process has ended."""
 
     @property
     def run_status(self) -> str | None:
-        return None if self.manifest is None else str(self.manifest.get("status"))
+        """The manifest's status; `interrupted` where it says `running` and the run's process is gone."""
+        if self.manifest is None:
+            return None
+        return "interrupted" if self.process_gone else str(self.manifest.get("status"))
+
+    @property
+    def run_status_text(self) -> str:
+        """The run status as the report says it."""
+        if self.process_gone:
+            return "interrupted (the run's process is gone)"
+        return str(self.run_status)
 
     def with_status(self, *statuses: str) -> list[Combination]:
         return [c for c in self.combinations.values() if c.status in statuses]
@@ -136,7 +157,49 @@ def load_tree(base_dir: Path) -> ResultsTree:
         key = _key_from_name(stem, combinations, presets)
         combinations[key] = Combination(*key, status="unreadable", reason=message)
     _apply_manifest_outcomes(manifest, combinations)
-    return ResultsTree(base_dir, manifest, combinations)
+    gone = manifest is not None and manifest.get("status") == "running" and _process_gone(base_dir, manifest)
+    return ResultsTree(base_dir, manifest, combinations, gone)
+
+
+def _process_gone(base_dir: Path, manifest: dict[str, Any]) -> bool:
+    """Whether the process of the run the manifest names has ended (False where it cannot be told)."""
+    from evalclient.results.lock import RunLock
+
+    path = RunLock(base_dir, "").path
+    try:
+        holder = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    if not isinstance(holder, dict):
+        return False
+    if holder.get("run_id") is not None and holder.get("run_id") != manifest.get("run_id"):
+        return True  # another run took the folder's lock since: this one no longer holds it
+    pid = holder.get("pid")
+    if isinstance(pid, int) and pid > 0:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            pass  # another user's process: alive
+    return _lock_is_free(path)
+
+
+def _lock_is_free(path: Path) -> bool:
+    """Whether nobody holds the flock on `path` (taken shared and let go at once; False where unknown)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:  # held (EWOULDBLOCK), or locks unsupported here
+        return False
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return True
+    finally:
+        os.close(fd)
 
 
 def _manifest(path: Path) -> dict[str, Any] | None:

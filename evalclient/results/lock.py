@@ -1,12 +1,14 @@
 """One run per results folder: an exclusive lock on `<output>/.evalclient.lock` for the run's lifetime.
 
 The lock is the operating system's (flock), so it goes with the process however it ends; the file names
-the run holding it, for the message a second run gets. Within one process the lock is re-entrant (the CLI
+the run holding it, for the message a second run gets, and is emptied when the run ends (a file still
+naming a process that is gone is a run that was killed). Within one process the lock is re-entrant (the CLI
 takes it before it prints anything, the runner again for its run).
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -57,6 +59,8 @@ class RunLock:
         held[1] -= 1
         if held[1] == 0:
             del self._held[self.path]
+            with contextlib.suppress(OSError):
+                os.ftruncate(held[0], 0)  # the run is over: the file names no holder
             os.close(held[0])
 
 

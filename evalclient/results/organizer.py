@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from evalclient.errors import ResultsError
+from evalclient.errors import OutputFolderError
 from evalclient.results.atomic import atomic_write_json, atomic_write_jsonl, atomic_write_text
 from evalclient.results.record import CombinationRecord, load_record
 
-DIRECTORIES = (
+DIRECTORIES = (  # reports/ is made by the report, folder by folder as it writes: a run that ends early
+    # leaves no empty report folders
     "logs/model_evaluation",
     "logs/performance_monitoring",
     "logs/dataset_processing",
@@ -23,10 +24,6 @@ DIRECTORIES = (
     "metrics/aggregated",
     "metrics/detailed",
     "metrics/performance",
-    "reports/model_comparison",
-    "reports/dataset_analysis",
-    "reports/scaling_analysis",
-    "reports/preset_comparison",
     "cache/datasets",
     "cache/checkpoints",
 )
@@ -48,7 +45,7 @@ class ResultsOrganizer:
             for directory in DIRECTORIES:
                 (self.base_dir / directory).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ResultsError(
+            raise OutputFolderError(
                 f"cannot create the results tree in {self.base_dir}: {exc.strerror}",
                 "pass --output with a writable folder",
             ) from None
@@ -81,6 +78,10 @@ class ResultsOrganizer:
     def judgments_path(self, model: str, preset: str, dataset: str) -> Path:
         """The judge's answers for a judged dataset (mt_bench, alpaca_eval), beside the predictions."""
         return self.base_dir / "predictions" / "judgments" / f"{model}_{preset}_{dataset}.jsonl"
+
+    def judge_scores_path(self, model: str, preset: str, dataset: str) -> Path:
+        """Each judge's scores of a judged dataset (judge/store.py `JudgeScores`), beside its judgments."""
+        return self.base_dir / "predictions" / "judgments" / f"{model}_{preset}_{dataset}.scores.json"
 
     def detailed_metrics_path(self, model: str, preset: str, dataset: str) -> Path:
         return self.base_dir / "metrics" / "detailed" / f"{model}_{preset}_{dataset}.json"

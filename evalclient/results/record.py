@@ -35,6 +35,9 @@ class CombinationRecord(BaseModel):
     run_id: str
     model: str
     model_id: str
+    """The model the server said it served (the hub id asked for where the server agrees or does not say)."""
+    model_revision: str | None = None
+    """The commit the model's revision resolved to (the server's, else the hub client's), else its name."""
     preset: str
     dataset: str
     engine: str
@@ -42,6 +45,8 @@ class CombinationRecord(BaseModel):
     timestamp: str
     fingerprint: str
     num_samples: int
+    samples_requested: int | None = None
+    """The sample count asked for, recorded where the dataset had fewer rows (num_samples is what ran)."""
     num_errors: int
     reused_samples: int = 0
     """Samples answered in an earlier, interrupted run and taken from the checkpoint (not timed here)."""

@@ -168,6 +168,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         "exit_with_parent": args.exit_with_parent,
         "launcher_args": _launcher_args(args),
         "engine_limits": args.engine_limits,
+        "payload_limit": args.payload_limit,
     }
     for name in (
         "max_concurrent_requests",

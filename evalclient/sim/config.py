@@ -55,6 +55,9 @@ class SimConfig:
     no_prefill_logprobs: bool = False
     """Fault: never return prefill logprobs, whatever the launcher flags say (an engine without them)."""
     """TGI >= 3.0 returns prefill logprobs only when launched with --enable-prefill-logprobs."""
+    payload_limit: int = 2_000_000
+    """The largest request body in bytes; larger ones get HTTP 413 (TGI 3.3.7: the launcher's
+    `--payload-limit`, default 2000000, launcher/src/main.rs; the router's axum DefaultBodyLimit)."""
     launcher_args: dict[str, Any] = field(default_factory=dict)
     engine_limits: str = TGI_LIMITS
     """Whose refusals and limits the simulator enforces: TGI 3.3.7's (sim/tgi_models.py: the models it

@@ -33,7 +33,7 @@ class SimServer:
     def __init__(self, config: SimConfig, rules: RuleSet | None = None, clock: Clock | None = None) -> None:
         self.config = config
         self.engine = Engine(config, rules or RuleSet(), clock)
-        self.app = web.Application()
+        self.app = web.Application(client_max_size=config.payload_limit)
         self.app.cleanup_ctx.append(self._scheduler_task)
         self.app.router.add_get("/health", self.health)
         self.app.router.add_get("/info", self.info)

@@ -105,10 +105,16 @@ def load_file_rows(path: Path) -> list[Row]:
 
 
 def validate_rows(task: TaskSpec, rows: Sequence[Any], origin: str) -> None:
-    """DatasetError naming origin, row (0-based) and field for the first row lacking a required field."""
+    """DatasetError naming origin, row (0-based) and field for the first row lacking a required field, or
+    naming origin when it has no row at all (nothing to evaluate is never an empty success)."""
     needs = (
         f"{task.name} rows need the fields {', '.join(task.required_fields)} (the {task.source.path} schema)"
     )
+    if not rows:
+        raise DatasetError(
+            f"{origin} has no rows: there is nothing to evaluate for {task.name}",
+            f"give it rows in the {task.source.path} schema, or remove it to read the pinned hub split",
+        )
     for index, row in enumerate(rows):
         if not isinstance(row, Mapping):
             raise DatasetError(f"{origin}: row {index} (0-based) is not an object", needs)

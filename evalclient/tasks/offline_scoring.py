@@ -42,8 +42,10 @@ LINE_SHAPE = '{"id": ..., "response": "..."} (or "tool_calls": [...]) per line'
 
 
 def read_predictions(path: Path) -> dict[str, SampleOutput]:
-    """Each line's output keyed by id; errors name the file and line."""
+    """Each line's output keyed by id; errors name the file and line. A repeated id is an error (which of
+    two answers counts is not for the scorer to guess), and so is a file without one prediction."""
     outputs: dict[str, SampleOutput] = {}
+    first_line: dict[str, int] = {}
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -54,10 +56,19 @@ def read_predictions(path: Path) -> dict[str, SampleOutput]:
         row = _parse_line(path, number, line)
         if "id" not in row:
             raise DatasetError(f"{path}: line {number} has no 'id'", LINE_SHAPE)
+        sample_id = str(row["id"])
+        if sample_id in first_line:
+            raise DatasetError(
+                f"{path}: line {number} repeats id {sample_id!r} (first on line {first_line[sample_id]})",
+                "keep one answer per id",
+            )
+        first_line[sample_id] = number
         try:
-            outputs[str(row["id"])] = prediction_output(row)
+            outputs[sample_id] = prediction_output(row)
         except (KeyError, TypeError, ValueError) as exc:
             raise DatasetError(f"{path}: line {number}: {exc}", LINE_SHAPE) from None
+    if not outputs:
+        raise DatasetError(f"{path} holds no predictions: there is nothing to score", LINE_SHAPE)
     return outputs
 
 
@@ -124,7 +135,9 @@ async def score_predictions(
     cache_dir: Path | None = None,
     context: ScoreContext | None = None,
 ) -> ScoreResult:
-    """Score every prediction whose id is a sample of the dataset; unknown ids are an error."""
+    """Score every prediction whose id is a sample of the dataset; unknown ids are an error. The metrics say
+    how much of the dataset the predictions cover (`num_scored` of `num_dataset_samples`, `coverage`): a
+    score over 2 of 12 samples is not a score of the dataset."""
     outputs = read_predictions(predictions)
     task = _task_for(dataset, outputs)
     if task.scorer is None:
@@ -134,14 +147,18 @@ async def score_predictions(
         cache_dir,
         data_files={task.name: data_file} if data_file else None,
     )
-    samples = [s for s in manager.get_evaluation_samples(task, None) if s.id in outputs]
+    every = manager.get_evaluation_samples(task, None)
+    samples = [s for s in every if s.id in outputs]
     unknown = sorted(set(outputs) - {s.id for s in samples})
     if unknown:
         raise DatasetError(
             f"{predictions}: {len(unknown)} id(s) are not in {task.name}, e.g. {', '.join(unknown[:3])}",
             "ids are the dataset's own id field, else the 0-based row index",
         )
-    return await task.scorer(samples, outputs, context or ScoreContext(sandbox=choose_sandbox()))
+    result = await task.scorer(samples, outputs, context or ScoreContext(sandbox=choose_sandbox()))
+    result.metrics.update(num_scored=len(samples), num_dataset_samples=len(every))
+    result.metrics["coverage"] = len(samples) / len(every)
+    return result
 
 
 def _task_for(selector: str, outputs: Mapping[str, SampleOutput]) -> TaskSpec:

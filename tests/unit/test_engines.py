@@ -117,20 +117,21 @@ def test_unknown_engine() -> None:
         get_adapter("trt")
 
 
-def test_hf_token_is_forwarded_but_not_in_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hf_token_is_in_neither_the_environment_nor_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_TOKEN", "hf_secret")
-    monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
+    monkeypatch.setenv("HUGGING_FACE_HUB_TOKEN", "hf_secret_old")
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     spec = get_adapter("tgi").launch_spec(CONFIG.model("qwen3_8b"), CONFIG.preset("balanced"), port=1)
-    assert spec.environment == {"HF_TOKEN": "hf_secret"}
+    assert (spec.environment, spec.token_for) == ({}, None)
     assert "hf_secret" not in spec.command_line
-    monkeypatch.delenv("HF_TOKEN")
-    assert (
-        get_adapter("vllm")
-        .launch_spec(CONFIG.model("qwen3_8b"), CONFIG.preset("balanced"), port=1)
-        .environment
-        == {}
+    gated = CONFIG.model("qwen3_8b").model_copy(update={"gated": True})
+    vllm = get_adapter("vllm").launch_spec(gated, CONFIG.preset("balanced"), port=1)
+    assert (vllm.environment, vllm.token_for, vllm.token_path) == (
+        {"HF_TOKEN_PATH": "/root/.cache/huggingface/token"},
+        "Qwen/Qwen3-8B",
+        "/root/.cache/huggingface/token",
     )
+    assert "hf_secret" not in vllm.command_line
 
 
 def test_offline_hub_setting_is_forwarded_for_air_gapped_hosts(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from hub_standin.repos import gamed_csv
+from judged_runs import generate
 from reference_harness import alpaca_eval_length_controlled
 
 from evalclient.client.requests import ChatRequest, Sampling
@@ -24,9 +25,7 @@ from evalclient.judge.data import gamed_rows, load_difficulty
 from evalclient.judge.session import JudgeSession
 from evalclient.judge.sources import API_KEY_ENV, largest_model
 from evalclient.judge.store import JudgmentStore
-from evalclient.planning import build_plan
 from evalclient.results import ResultsOrganizer
-from evalclient.runner import EvaluationRunner, RunOptions
 from evalclient.sim.rules import load_rules
 from evalclient.tasks.alpaca_eval import LC_HINT
 from evalclient.tasks.context import JudgeItem
@@ -35,27 +34,6 @@ from evalclient.tasks.win_rate import GamedRow
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 RULES = ROOT / "evalclient" / "sim" / "data" / "judge_rules.yaml"
-
-
-async def _generate(url: str, out: Path) -> ResultsOrganizer:
-    config = load_config(ROOT / "presets")
-    plan = build_plan(
-        config,
-        models=("qwen2.5_8b",),
-        presets=("balanced",),
-        datasets=("mt_bench", "alpaca_eval"),
-        samples="all",
-        engine="tgi",
-        image=None,
-        mc_mode="auto",
-    )
-    options = RunOptions(output=out, endpoint=url, data_dir=FIXTURES, concurrency=4)
-    summary = await EvaluationRunner(config, plan, options).run()
-    assert [(o.dataset, o.status) for o in summary.outcomes] == [
-        ("mt_bench", "complete"),
-        ("alpaca_eval", "complete"),
-    ]
-    return ResultsOrganizer(out)
 
 
 def _metrics(results: ResultsOrganizer, dataset: str) -> dict[str, Any]:
@@ -68,7 +46,7 @@ async def test_generation_pends_then_the_judge_grades_and_a_second_call_sends_no
     start_sim: Any, tmp_path: Path
 ) -> None:
     url = await start_sim(load_rules(RULES), model_id="Qwen/Qwen2.5-7B-Instruct")
-    results = await _generate(url, tmp_path)
+    results = await generate(url, tmp_path)
     pending = _metrics(results, "mt_bench")
     assert (pending["judge_status"], pending["mt_bench_score"], pending["response_quality_score"]) == (
         "pending",
@@ -188,7 +166,7 @@ async def test_without_references_mt_bench_fails_before_any_request_and_alpaca_l
     data_dir.mkdir()
     for name in ("mt_bench.jsonl", "alpaca_eval.json"):
         (data_dir / name).write_text((FIXTURES / name).read_text())
-    results = await _generate(url, tmp_path / "out")
+    results = await generate(url, tmp_path / "out")
     identity, opener = endpoint_judge(JudgeSettings(endpoint=url))
     summary = await judge_results(
         results, judged_records(results), identity, opener, JudgeData(data_dir, results.datasets_cache)

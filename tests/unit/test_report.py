@@ -143,17 +143,27 @@ def test_model_comparison(reports: Reports) -> None:
         "missing",
     )
     assert every[("qwen2.5_14b", "memory_optimized")] == ("not run", "not run", "not run")
-    assert rows(reports, "Best model per task family")[:2] == [
-        # reasoning: (0.7 + 0.5) / 2 for qwen2.5_8b; qwen2.5_14b's arc_challenge is flagged: not ranked
-        ("reasoning", "gsm8k, arc_challenge", "qwen2.5_8b", "0.600 (n=40 samples, 2 datasets)", "—"),
-        (
-            "knowledge",
-            "truthfulqa",
-            "qwen2.5_14b",
-            "0.625 (n=4 samples, 1 dataset)",
-            "qwen2.5_8b 0.500 (n=4)",
-        ),
-    ]
+    best = rows(reports, "Best model per task family")
+    # reasoning: (0.7 + 0.5) / 2 for qwen2.5_8b; qwen2.5_14b's arc_challenge is flagged: not ranked
+    assert best[0] == (
+        "reasoning",
+        "gsm8k, arc_challenge",
+        "qwen2.5_8b",
+        "0.600 (n=40 samples, 2 datasets)",
+        "—",
+        "—",
+    )
+    # knowledge: 0.625 against 0.500 on 4 samples, mc2 up by 0.25 on two of them: the paired bootstrap's
+    # p is about P(all four resampled differences alike) = 2 / 16, not significant: no winner is declared
+    assert best[1][:5] == (
+        "knowledge",
+        "truthfulqa",
+        "no clear winner (within noise: qwen2.5_14b, qwen2.5_8b)",
+        "qwen2.5_14b 0.625 (n=4 samples, 1 dataset)",
+        "qwen2.5_8b 0.500 (n=4)",
+    )
+    assert best[1][5].startswith("+0.125 (n=4), 95% CI [+0.000, +0.250], p 0.1")
+    assert best[1][5].endswith(" (paired bootstrap), noise floor not measured: not significant")
 
 
 def test_dataset_analysis(reports: Reports) -> None:
@@ -217,8 +227,10 @@ def test_scaling(reports: Reports) -> None:
 
 def test_pareto_set_of_presets(reports: Reports) -> None:
     trade = rows(reports, "Accuracy, throughput, peak memory and energy per preset")
-    # qwen2.5_8b: balanced is the most accurate, performance faster, smaller and leaner than
-    # memory_optimized, which it dominates (same score, 150 vs 90 tok/s, 18 vs 19 GB, 0.4 vs 0.6 J)
+    # qwen2.5_8b: balanced's higher score (0.567 vs 0.533) is noise: over the three datasets the paired
+    # change is -0.033, inside the noise floor (0.25 + 0.25 + 0) / 3 and p ≈ 0.5; performance is faster,
+    # smaller and leaner than both beyond 5% (150 vs 100 and 90 tok/s, 18 vs 20 and 19 GB, 0.4 vs 0.5 and
+    # 0.6 J), so it dominates both
     assert trade[:3] == [
         (
             "qwen2.5_8b",
@@ -227,7 +239,7 @@ def test_pareto_set_of_presets(reports: Reports) -> None:
             "100.0 (n=3 datasets)",
             "20.00 (n=3 datasets)",
             "0.5000 (n=3 datasets)",
-            "★",
+            "",
         ),
         (
             "qwen2.5_8b",

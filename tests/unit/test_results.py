@@ -18,6 +18,7 @@ def test_layout_is_created(tmp_path: Path) -> None:
     ResultsOrganizer(tmp_path / "r")
     for directory in DIRECTORIES:
         assert (tmp_path / "r" / directory).is_dir()
+    assert not (tmp_path / "r" / "reports").exists()  # the report makes its folders as it writes them
 
 
 def test_prediction_views_are_one_file(tmp_path: Path) -> None:

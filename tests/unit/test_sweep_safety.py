@@ -83,6 +83,7 @@ def test_a_second_process_cannot_take_a_held_folder(tmp_path: Path) -> None:
         holder.communicate("\n", timeout=10)
     with RunLock(tmp_path, "run-B"), RunLock(tmp_path, "run-B"):  # free again, and re-entrant in one process
         assert json.loads((tmp_path / ".evalclient.lock").read_text())["run_id"] == "run-B"
+    assert (tmp_path / ".evalclient.lock").read_text() == ""  # released: it names no holder any more
 
 
 def test_port_leases_are_distinct_and_exclude_other_processes(tmp_path: Path) -> None:

@@ -1,22 +1,23 @@
 """Preset comparison: per model, each preset's accuracy, throughput, peak memory and energy per token with
-the Pareto set marked; per pair of presets of one model, the accuracy change on the identical samples with
-its paired test and interval; and the noise floor those changes are read against (answer flip rates)."""
+the Pareto set marked (a difference inside the noise is a tie, and presets tied in every measure get no ★);
+per pair of presets of one model, the accuracy change on the identical samples with its paired test and
+interval; and the noise floor those changes are read against (answer flip rates)."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from itertools import combinations
 
 from evalclient.report import plots
 from evalclient.report.context import ReportContext
 from evalclient.report.document import Section, number, percent, signed
-from evalclient.report.measures import MEASURES, combined
-from evalclient.report.paired import compare, noise_floor
+from evalclient.report.measures import MEASURES, PERFORMANCE_NOISE, beyond_noise, combined
+from evalclient.report.paired import compare, lead, noise_floor
 from evalclient.report.sanity import ranked
-from evalclient.report.stats import pareto_set
+from evalclient.report.stats import pareto_set_beyond_noise
 
 FOLDER = "preset_comparison"
-_MAXIMIZE = (True, True, False, False)  # score, throughput, memory, energy per token
 
 
 def section(ctx: ReportContext) -> Section:
@@ -28,12 +29,18 @@ def section(ctx: ReportContext) -> Section:
         table,
         key=True,
         note="Per model, over the datasets every one of its presets has complete, unflagged results for. "
-        "★: no other preset of the model is at least as good in every measure and better in one (score and "
-        "throughput up, memory and energy down). " + " ".join(notes),
+        "★: no other preset of the model is at least as good in every measure and better beyond the noise "
+        "in one (score and throughput up, memory and energy down), and none is within noise of it in every "
+        "measure (those read: no clear winner). Within noise: scores whose difference on the samples both "
+        "answered is not significant (p ≥ 0.05, paired bootstrap over the datasets; McNemar's exact test "
+        "for one dataset of 0/1 verdicts) or no larger than the noise floor; throughput, memory and energy "
+        f"within {PERFORMANCE_NOISE:.0%} of each other (the suite does not measure their run-to-run noise). "
+        + " ".join(notes),
     )
     out.figure(
         "pareto",
-        "Mean score vs throughput per preset; filled markers are each model's Pareto set",
+        "Mean score vs throughput per preset, both axes from zero; filled markers: ★ (Pareto set beyond the "
+        "noise)",
         plots.pareto_scatter(
             scatter, "throughput (tokens/s)", "mean score (0–1)", "Presets: accuracy vs speed"
         ),
@@ -61,9 +68,11 @@ def section(ctx: ReportContext) -> Section:
         key=True,
         brief=[r for r in paired if r[-1].startswith("significant")],
         note=tally
-        + "Δ = to − from in the headline's units over the samples both answered; CI: paired bootstrap "
-        "(10,000 resamples, fixed seed); p: McNemar's exact test for 0/1 verdicts, the paired bootstrap for "
-        "continuous scores. A |Δ| no larger than the noise floor (the larger of the two presets') is noise.",
+        + "from, to: the headline computed as the headline table computes it, over the samples both "
+        "answered that it counts (n; bfcl's ast_accuracy leaves irrelevance out); Δ = to − from; CI: "
+        "paired bootstrap (10,000 resamples, fixed seed; within each category for bfcl's ast_accuracy, a "
+        "mean of category means); p: McNemar's exact test for a mean of 0/1 verdicts, the paired bootstrap "
+        "otherwise. A |Δ| no larger than the noise floor (the larger of the two presets') is noise.",
     )
     _noise(ctx, out)
     return out
@@ -96,16 +105,53 @@ def _tradeoffs(
         dropped = [MEASURES[i].label for i in range(len(MEASURES)) if i not in used]
         if dropped:
             notes.append(f"{model}: {', '.join(dropped)} left out of the Pareto set (not measured).")
-        points = {p: [float(cells[p][i][0] or 0.0) for i in used] for p in presets}
-        front = pareto_set(points, [_MAXIMIZE[i] for i in used])
+        values = {p: [float(cells[p][i][0] or 0.0) for i in used] for p in presets}  # none is None
+        order = _order(ctx, model, datasets, values, used)
+        front = pareto_set_beyond_noise(presets, order)
+        starred = set()
         for p in presets:
-            rows.append((model, p, *(cell for _, cell in cells[p]), "★" if p in front else ""))
+            ties = [q for q in presets if q != p and q in front and not any(order(p, q))]
+            if p not in front:
+                mark = ""
+            elif ties:
+                mark = f"no clear winner (within noise: {' ≈ '.join([p, *ties])})"
+            else:
+                mark = "★"
+                starred.add(p)
+            rows.append((model, p, *(cell for _, cell in cells[p]), mark))
         score, speed = cells[presets[0]][0][0], cells[presets[0]][1][0]
         if score is not None and speed is not None:
             scatter[model] = [
-                (p, float(cells[p][1][0] or 0.0), float(cells[p][0][0] or 0.0), p in front) for p in presets
+                (p, float(cells[p][1][0] or 0.0), float(cells[p][0][0] or 0.0), p in starred) for p in presets
             ]
     return rows, notes, scatter
+
+
+def _order(
+    ctx: ReportContext, model: str, datasets: list[str], values: dict[str, list[float]], used: list[int]
+) -> Callable[[str, str], list[int]]:
+    """Per measure used, +1 where preset a beats preset b beyond the noise, -1 where it loses beyond it, else
+    0: the score by the lead on the datasets' samples, the performance measures by PERFORMANCE_NOISE."""
+    leads: dict[tuple[str, str], int] = {}
+
+    def score_sign(a: str, b: str) -> int:
+        if (a, b) not in leads:
+            combos = ctx.tree.combinations
+            ahead = lead([(combos[(model, b, d)], combos[(model, a, d)]) for d in datasets])
+            sign = 0 if ahead is None or not ahead.clear else (1 if ahead.delta > 0 else -1)
+            leads[(a, b)], leads[(b, a)] = sign, -sign
+        return leads[(a, b)]
+
+    def order(a: str, b: str) -> list[int]:
+        signs = []
+        for position, index in enumerate(used):
+            if MEASURES[index].field is None:
+                signs.append(score_sign(a, b))
+            else:
+                signs.append(beyond_noise(MEASURES[index], values[a][position], values[b][position]))
+        return signs
+
+    return order
 
 
 def _ranked(ctx: ReportContext, model: str, preset: str, dataset: str) -> bool:

@@ -26,7 +26,7 @@ def section(ctx: ReportContext) -> Section:
     if manifest is not None:
         out.text(
             f"Run {manifest.get('run_id')} ({manifest.get('engine')}, started {manifest.get('started_at')}): "
-            f"{manifest.get('status')}. {len(tree.combinations)} combinations: {listing}."
+            f"{tree.run_status_text}. {len(tree.combinations)} combinations: {listing}."
         )
     else:
         out.text(f"No manifest.json: reporting the {len(tree.combinations)} metrics files found ({listing}).")
