@@ -47,10 +47,10 @@ eval-all: $(STAMP)  ## the whole default sweep; needs a GPU host with nvidia-con
 	$(BIN)/evalclient eval-all
 
 sim-image: $(STAMP) docker-engine  ## build the simulator image offline (idempotent)
-	$(BIN)/python -m evalclient.sim.image
+	$(BIN)/python -m evalclient.host.sim_image
 
 suite-image: $(STAMP) docker-engine  ## build the suite's own image offline (idempotent; compose/Dockerfile online)
-	$(BIN)/python -m evalclient.suite_image
+	$(BIN)/python -m evalclient.host.suite_image
 
 doctor: $(STAMP)  ## what this GPU host lacks for eval-all, each with its fix
 	$(BIN)/evalclient doctor

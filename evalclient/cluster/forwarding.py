@@ -14,8 +14,8 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from evalclient.slots import Slot
-from evalclient.sweep_view import DeploymentView, LiveStatus, read_status
+from evalclient.planning.slots import Slot
+from evalclient.sweep.view import DeploymentView, LiveStatus, read_status
 
 Message = tuple[Any, ...]
 

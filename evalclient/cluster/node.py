@@ -32,16 +32,16 @@ from evalclient.cluster.forwarding import ForwardingReporter, ForwardingView, Me
 from evalclient.cluster.samples import LoadedSamples
 from evalclient.cluster.tree_sync import FileOp, TreeMirror
 from evalclient.config import Config
-from evalclient.deployment_run import DeploymentRun, RunContext
 from evalclient.errors import first_line
-from evalclient.logs import run_logging
-from evalclient.model_cache import model_dir
-from evalclient.planning import DeploymentPlan, Plan
+from evalclient.host.model_cache import model_dir
+from evalclient.planning.plan import DeploymentPlan, Plan
+from evalclient.planning.slots import Slot
 from evalclient.results import ResultsOrganizer
-from evalclient.run_types import RunOptions
-from evalclient.runner import make_provider, warn_reaped
 from evalclient.sandbox import choose_sandbox
-from evalclient.slots import Slot
+from evalclient.sweep.deployment_run import DeploymentRun, RunContext
+from evalclient.sweep.logs import run_logging
+from evalclient.sweep.run_types import RunOptions
+from evalclient.sweep.runner import make_provider, warn_reaped
 
 log = logging.getLogger("evalclient.cluster")
 BATCH_EVERY_S = 0.5

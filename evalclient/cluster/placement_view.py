@@ -6,10 +6,10 @@ from rich.console import Console
 from rich.table import Table
 
 from evalclient.cluster.ray_cluster import ClusterNode, sizing_pool
-from evalclient.plan_view import _duration, render_plan
-from evalclient.planning import Plan
-from evalclient.schedule import makespan, simulate
-from evalclient.slots import size_deployment, sweep_jobs
+from evalclient.planning.plan import Plan
+from evalclient.planning.schedule import makespan, simulate
+from evalclient.planning.slots import size_deployment, sweep_jobs
+from evalclient.planning.view import _duration, render_plan
 
 
 def render_cluster_plan(plan: Plan, console: Console, nodes: list[ClusterNode]) -> None:

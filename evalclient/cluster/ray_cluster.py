@@ -15,8 +15,8 @@ from types import ModuleType
 from typing import Any
 
 from evalclient.errors import ClusterError, UsageError, first_line
-from evalclient.hardware import Gpu
-from evalclient.slots import GpuPool, real_pool
+from evalclient.planning.hardware import Gpu
+from evalclient.planning.slots import GpuPool, real_pool
 
 INSTALL_HINT = "install it with: pip install 'evalclient[ray]'"
 NAMESPACE = "evalclient"

@@ -34,13 +34,13 @@ from evalclient.cluster.samples import LoadedSamples
 from evalclient.cluster.tree_sync import apply_ops, collect
 from evalclient.config import Config
 from evalclient.errors import ClusterError, UsageError, first_line
-from evalclient.planning import DeploymentPlan, Plan
-from evalclient.run_types import RunOptions
-from evalclient.runner import EvaluationRunner
-from evalclient.slots import Slot
-from evalclient.sweep_view import SweepView
+from evalclient.planning.plan import DeploymentPlan, Plan
+from evalclient.planning.slots import Slot
+from evalclient.sweep.run_types import RunOptions
+from evalclient.sweep.runner import EvaluationRunner
+from evalclient.sweep.view import SweepView
 
-log = logging.getLogger("evalclient.runner")
+log = logging.getLogger("evalclient.sweep.runner")
 STOP_GRACE_S = 120.0
 """How long a stopping deployment may take to remove its container and send its last answers."""
 PLACEMENT_CHECK_S = 5.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from evalclient.errors import EvalClientError
-from evalclient.planning import DeploymentPlan
+from evalclient.planning.plan import DeploymentPlan
 from evalclient.tasks import DatasetManager
 from evalclient.tasks.base import Sample, TaskSpec
 

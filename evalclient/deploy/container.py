@@ -21,15 +21,15 @@ from typing import Any, TypeVar
 import aiohttp
 
 from evalclient.deploy.deployment import Deployment, SpecFor, Stage
+from evalclient.deploy.docker_engine import ContainerEngine, ContainerState, DockerEngine, RunningContainer
 from evalclient.deploy.endpoint import fetch_info
 from evalclient.deploy.host_paths import require_same_paths
 from evalclient.deploy.ownership import owner_labels
 from evalclient.deploy.ports import PortLease
 from evalclient.engines.base import Ports
-from evalclient.engines.docker import ContainerEngine, ContainerState, DockerEngine, RunningContainer
 from evalclient.errors import EngineError
-from evalclient.planning import DeploymentPlan
-from evalclient.slots import Slot
+from evalclient.planning.plan import DeploymentPlan
+from evalclient.planning.slots import Slot
 
 log = logging.getLogger("evalclient.deploy")
 T = TypeVar("T")

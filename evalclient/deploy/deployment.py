@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from evalclient.deploy.docker_engine import RunningContainer
 from evalclient.engines.base import LaunchSpec, Ports
-from evalclient.engines.docker import RunningContainer
-from evalclient.planning import DeploymentPlan
-from evalclient.slots import Slot
+from evalclient.planning.plan import DeploymentPlan
+from evalclient.planning.slots import Slot
 
 
 @dataclass

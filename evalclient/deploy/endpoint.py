@@ -15,8 +15,8 @@ import aiohttp
 
 from evalclient.deploy.deployment import Deployment, SpecFor, Stage
 from evalclient.errors import EngineError
-from evalclient.planning import DeploymentPlan
-from evalclient.slots import Slot
+from evalclient.planning.plan import DeploymentPlan
+from evalclient.planning.slots import Slot
 
 
 class EndpointProvider:

@@ -27,14 +27,14 @@ from evalclient.client.protocols.openai_chat import OpenAIChat
 from evalclient.client.requests import RequestKind
 from evalclient.config import Config, ModelSpec
 from evalclient.deploy.container import ContainerProvider
+from evalclient.deploy.docker_engine import DockerEngine
+from evalclient.deploy.local_engine import LocalSimulatorEngine
 from evalclient.engines import get_adapter
 from evalclient.engines.base import RequestNeeds
-from evalclient.engines.docker import DockerEngine
-from evalclient.engines.local import LocalSimulatorEngine
 from evalclient.engines.model import DeploymentModel
 from evalclient.errors import EngineError, UsageError
 from evalclient.judge.session import ChatSender, Opener
-from evalclient.planning import DeploymentPlan, routes_for, serve
+from evalclient.planning.plan import DeploymentPlan, routes_for, serve
 from evalclient.results import ResultsOrganizer
 from evalclient.tasks.alpaca_eval_prompt import TOP_LOGPROBS
 

@@ -13,10 +13,10 @@ from rich.console import Console
 from evalclient.config import Config
 from evalclient.engines import get_adapter
 from evalclient.errors import UsageError
+from evalclient.host.model_cache import resolve_model_cache
 from evalclient.load.report import render, write
 from evalclient.load.session import LoadSettings, parse_slo, run_load
 from evalclient.load.workload import Workload, dataset_workload, fixed_workload
-from evalclient.model_cache import resolve_model_cache
 
 
 def numbers(text: str | None, kind: type[int] | type[float], option: str) -> list[Any]:
@@ -87,9 +87,9 @@ async def _server(
     probe (on the engine image that serves its model)."""
     if opts.get("endpoint"):
         return str(opts["endpoint"]).rstrip("/"), None, opts.get("presets") or "balanced", engine
-    from evalclient.planning import build_plan, routes_for
+    from evalclient.planning.plan import build_plan, routes_for
     from evalclient.results import ResultsOrganizer
-    from evalclient.runner import RunOptions, make_provider
+    from evalclient.sweep.runner import RunOptions, make_provider
 
     plan = build_plan(
         config,
@@ -128,9 +128,9 @@ async def _server(
 
 
 def _require_cuda(image: str, engine: str) -> None:
-    from evalclient.engines.docker import DockerEngine
+    from evalclient.deploy.docker_engine import DockerEngine
+    from evalclient.host.preflight import require_image_cuda
     from evalclient.monitor import probe_gpus
-    from evalclient.preflight import require_image_cuda
 
     require_image_cuda(image, engine, probe_gpus(), DockerEngine().image_env(image))
 

@@ -94,9 +94,9 @@ class AutoSandbox:
         return SubprocessSandbox(self.settings)
 
     def _docker(self) -> CodeSandbox:
-        from evalclient.engines.docker import DockerEngine, connect
+        from evalclient.deploy.docker_engine import DockerEngine, connect
+        from evalclient.host.sim_image import BASE_IMAGE, ensure_base_image
         from evalclient.sandbox.container import DockerSandbox
-        from evalclient.sim.image import BASE_IMAGE, ensure_base_image
 
         client = connect()
         image = self.settings.image or BASE_IMAGE

@@ -15,15 +15,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from evalclient.demo import demo_data_dir
+from evalclient.sweep.demo import demo_data_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 SIM_FLAGS = ("--startup-delay", "2", "--decode-step-ms", "15")
 
 
 def _image() -> str:
-    from evalclient.engines.docker import connect
-    from evalclient.sim.image import ensure_sim_image, sim_variant
+    from evalclient.deploy.docker_engine import connect
+    from evalclient.host.sim_image import ensure_sim_image, sim_variant
 
     client = connect()
     return sim_variant(client, ensure_sim_image(client), SIM_FLAGS)

@@ -30,9 +30,9 @@ def _programs() -> list[Program]:
 
 
 def _container_sandbox() -> CodeSandbox | str:
-    from evalclient.engines.docker import connect
+    from evalclient.deploy.docker_engine import connect
+    from evalclient.host.sim_image import BASE_IMAGE, ensure_base_image
     from evalclient.sandbox.container import DockerSandbox
-    from evalclient.sim.image import BASE_IMAGE, ensure_base_image
 
     try:
         client = connect()

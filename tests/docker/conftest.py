@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 
-from evalclient.engines.docker import MANAGED_LABEL
-from evalclient.sim.image import sim_variant
+from evalclient.deploy.docker_engine import MANAGED_LABEL
+from evalclient.host.sim_image import sim_variant
 
 Variant = Callable[..., str]
 
 
 @pytest.fixture(scope="session")
 def docker_client() -> Any:
-    from evalclient.engines.docker import connect
+    from evalclient.deploy.docker_engine import connect
     from evalclient.errors import DockerUnavailableError
 
     try:
@@ -33,7 +33,7 @@ def docker_client() -> Any:
 
 @pytest.fixture(scope="session")
 def sim_image(docker_client: Any) -> str:
-    from evalclient.sim.image import ensure_sim_image
+    from evalclient.host.sim_image import ensure_sim_image
 
     return ensure_sim_image(docker_client)
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from evalclient.demo import demo_data_dir
-from evalclient.engines.docker import MANAGED_LABEL, RUN_LABEL
+from evalclient.deploy.docker_engine import MANAGED_LABEL, RUN_LABEL
+from evalclient.sweep.demo import demo_data_dir
 
 pytestmark = [pytest.mark.docker]
 leaves_nothing = pytest.mark.usefixtures("no_leftovers")

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from nvml_standin import Script, memory, processes, run_harness
 
-from evalclient.engines.docker import MANAGED_LABEL
+from evalclient.deploy.docker_engine import MANAGED_LABEL
 from evalclient.monitor.container import ContainerSampler, DockerContainerProbe
 from evalclient.monitor.container_stats import memory_used_bytes
 

@@ -13,11 +13,11 @@ import pytest
 
 from evalclient.config import load_config
 from evalclient.deploy.container import ContainerProvider
+from evalclient.deploy.docker_engine import DockerEngine, RunningContainer
 from evalclient.engines import get_adapter
 from evalclient.engines.base import LaunchSpec, Ports
-from evalclient.engines.docker import DockerEngine, RunningContainer
 from evalclient.errors import EngineError
-from evalclient.planning import build_plan
+from evalclient.planning.plan import build_plan
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("no_leftovers")]
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "presets")

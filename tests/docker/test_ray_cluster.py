@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from evalclient.demo import demo_data_dir
+from evalclient.sweep.demo import demo_data_dir
 
 if os.environ.get("EVALCLIENT_REQUIRE_DOCKER") == "1":  # CI: `make install` installs Ray; never skip there
     import ray.cluster_utils as ray_cluster_utils

@@ -31,9 +31,9 @@ from sandbox_cases import (
 
 from evalclient.config import SandboxSettings
 from evalclient.deploy.ownership import MANAGED_LABEL, RUN_LABEL
+from evalclient.host.sim_image import BASE_IMAGE, ensure_base_image
 from evalclient.sandbox import choose_sandbox
 from evalclient.sandbox.container import DockerSandbox
-from evalclient.sim.image import BASE_IMAGE, ensure_base_image
 from evalclient.tasks.context import Program
 from evalclient.tasks.humaneval import package_rows
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from evalclient.engines.docker import MANAGED_LABEL
+from evalclient.deploy.docker_engine import MANAGED_LABEL
 
 # docker_client, sim_image and no_leftovers come from tests/docker/conftest.py
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("no_leftovers")]
@@ -61,7 +61,7 @@ def sim_container(docker_client: Any, sim_image: str) -> Iterator[tuple[Any, int
 
 
 def test_image_is_tagged_by_source_hash_and_reused(docker_client: Any, sim_image: str) -> None:
-    from evalclient.sim.image import ensure_sim_image, source_hash
+    from evalclient.host.sim_image import ensure_sim_image, source_hash
 
     assert sim_image == f"evalclient-sim:{source_hash()}"
     started = time.monotonic()

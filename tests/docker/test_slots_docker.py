@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from evalclient.demo import demo_data_dir
+from evalclient.sweep.demo import demo_data_dir
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("no_leftovers")]
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from evalclient.cli import DEMO_DATASETS, DEMO_MODELS
-from evalclient.engines.docker import MANAGED_LABEL
+from evalclient.deploy.docker_engine import MANAGED_LABEL
 
 # docker_client, sim_image and no_leftovers come from tests/docker/conftest.py
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("no_leftovers")]
@@ -20,7 +20,7 @@ SOCKET = "/var/run/docker.sock"
 
 @pytest.fixture(scope="module")
 def suite_image(docker_client: Any, sim_image: str) -> str:
-    from evalclient.suite_image import ensure_suite_image
+    from evalclient.host.suite_image import ensure_suite_image
 
     if os.environ.get("DOCKER_HOST", f"unix://{SOCKET}") != f"unix://{SOCKET}":
         pytest.skip(f"the suite container mounts {SOCKET}; DOCKER_HOST is {os.environ['DOCKER_HOST']}")
@@ -47,8 +47,8 @@ def run_suite(docker_client: Any, image: str, args: list[str], folder: Path) -> 
 
 
 def test_image_is_tagged_by_source_hash_and_reused(docker_client: Any, suite_image: str) -> None:
-    from evalclient.images import files_hash
-    from evalclient.suite_image import ensure_suite_image, source_files
+    from evalclient.host.images import files_hash
+    from evalclient.host.suite_image import ensure_suite_image, source_files
 
     assert suite_image == f"evalclient:{files_hash(source_files())}"
     assert ensure_suite_image(docker_client) == suite_image

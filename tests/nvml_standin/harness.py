@@ -128,7 +128,7 @@ async def run_monitor(request: Mapping[str, Any]) -> dict[str, Any]:
     container: Any = None
     spec = request.get("container")
     if spec and "docker" in spec:
-        from evalclient.engines.docker import connect
+        from evalclient.deploy.docker_engine import connect
         from evalclient.monitor.container import DockerContainerProbe
 
         container = DockerContainerProbe(connect(), spec["docker"])

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from evalclient.config import load_config
-from evalclient.planning import build_plan
+from evalclient.planning.plan import build_plan
 from evalclient.results import ResultsOrganizer
-from evalclient.runner import EvaluationRunner, RunOptions
+from evalclient.sweep.runner import EvaluationRunner, RunOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -15,7 +15,7 @@ from evalclient.engines.base import Ports, RequestNeeds
 from evalclient.engines.capabilities import RELEASES, release
 from evalclient.engines.pins import PINS
 from evalclient.engines.serving import serving_of
-from evalclient.planning import build_plan
+from evalclient.planning.plan import build_plan
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "presets")
 # the launcher flag of each knob, per engine

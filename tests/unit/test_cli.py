@@ -109,7 +109,7 @@ def test_eval_all_without_gpu_points_to_demo(monkeypatch: pytest.MonkeyPatch) ->
     from click.testing import CliRunner
 
     import evalclient.monitor
-    import evalclient.runner
+    import evalclient.sweep.runner
     from evalclient.cli import cli
     from evalclient.monitor.nvml import GpuProbe
 
@@ -117,7 +117,7 @@ def test_eval_all_without_gpu_points_to_demo(monkeypatch: pytest.MonkeyPatch) ->
         raise AssertionError("eval-all must stop before building a runner")
 
     monkeypatch.setattr(evalclient.monitor, "probe_gpus", lambda: GpuProbe(0, (), "NVML: faked for the test"))
-    monkeypatch.setattr(evalclient.runner, "EvaluationRunner", never)
+    monkeypatch.setattr(evalclient.sweep.runner, "EvaluationRunner", never)
     result = CliRunner().invoke(cli, ["eval-all"], catch_exceptions=False)
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
@@ -208,9 +208,9 @@ def test_plan_sizes_on_the_gpus_nvml_reports() -> None:
 
     from evalclient.config import load_config
     from evalclient.monitor.nvml import GpuProbe
-    from evalclient.plan_view import render_plan
-    from evalclient.planning import build_plan
-    from evalclient.slots import real_pool
+    from evalclient.planning.plan import build_plan
+    from evalclient.planning.slots import real_pool
+    from evalclient.planning.view import render_plan
 
     config = load_config(ROOT / "presets")
     plan = build_plan(config, models=["qwen3_8b", "qwen3_14b"], presets=["balanced"], datasets=["gsm8k"],

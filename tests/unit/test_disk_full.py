@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from sim_process import start_sim, wait_ready
 
-from evalclient.demo import demo_data_dir
 from evalclient.errors import DiskFullError
 from evalclient.results.disk_full import full_disk_cause
+from evalclient.sweep.demo import demo_data_dir
 
 
 @pytest.fixture

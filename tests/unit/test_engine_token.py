@@ -15,14 +15,14 @@ import pytest
 
 from evalclient.config import ModelSpec, load_config
 from evalclient.deploy.deployment import Deployment
+from evalclient.deploy.docker_engine import DockerEngine
 from evalclient.engines import get_adapter
 from evalclient.engines.base import LaunchSpec
-from evalclient.engines.docker import DockerEngine
 from evalclient.errors import EngineError, EnvironmentProblem
-from evalclient.model_cache import hub_token
-from evalclient.plan_json import plan_document
-from evalclient.planning import build_plan
-from evalclient.slots import virtual_pool
+from evalclient.host.model_cache import hub_token
+from evalclient.planning.json_view import plan_document
+from evalclient.planning.plan import build_plan
+from evalclient.planning.slots import virtual_pool
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "presets")
 SECRET = "hf_secret_from_env"

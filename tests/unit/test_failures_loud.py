@@ -17,10 +17,10 @@ from sim_process import start_sim, wait_ready
 from evalclient.client import ChatRequest, ErrorKind, Sampling, ServerClient
 from evalclient.client.completion import Completion, RequestError
 from evalclient.client.requests import RequestKind
-from evalclient.combination import outcome
-from evalclient.demo import demo_data_dir
 from evalclient.engines import get_adapter
 from evalclient.sim.rules import RuleSet
+from evalclient.sweep.combination import outcome
+from evalclient.sweep.demo import demo_data_dir
 from evalclient.tasks.base import SampleOutput
 
 

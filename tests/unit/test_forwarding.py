@@ -8,8 +8,8 @@ from typing import Any
 
 from evalclient.cluster.forwarding import ForwardingReporter, ForwardingView, Outbox, ViewReplay
 from evalclient.errors import first_line
-from evalclient.run_types import Outcome
-from evalclient.slots import Slot
+from evalclient.planning.slots import Slot
+from evalclient.sweep.run_types import Outcome
 
 
 class Recorder:

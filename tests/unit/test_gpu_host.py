@@ -8,12 +8,12 @@ import pytest
 from rich.console import Console
 
 from evalclient.config import load_config
-from evalclient.doctor import HostFacts, render, run_checks
 from evalclient.errors import GPUUnavailableError
-from evalclient.hardware import Gpu, deployment_fit, gpus_of, kv_cache_gb
+from evalclient.host.doctor import HostFacts, render, run_checks
+from evalclient.host.preflight import cuda_problem, image_cuda, nvidia_access, require_image_cuda
 from evalclient.monitor.nvml import GpuProbe, probe_gpus
-from evalclient.planning import DeploymentPlan, Plan, build_plan
-from evalclient.preflight import cuda_problem, image_cuda, nvidia_access, require_image_cuda
+from evalclient.planning.hardware import Gpu, deployment_fit, gpus_of, kv_cache_gb
+from evalclient.planning.plan import DeploymentPlan, Plan, build_plan
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "presets")
 H100 = Gpu(0, "NVIDIA H100 80GB HBM3", 85.0, (9, 0))
@@ -228,8 +228,8 @@ def test_gated_models_need_a_token() -> None:
 
 
 async def test_runner_refuses_a_deployment_that_cannot_run_and_records_why(tmp_path: Path) -> None:
-    from evalclient.runner import EvaluationRunner, RunOptions
-    from evalclient.slots import real_pool
+    from evalclient.planning.slots import real_pool
+    from evalclient.sweep.runner import EvaluationRunner, RunOptions
 
     plan = build_plan(CONFIG, models=["qwen2.5_14b", "qwen2.5_8b"], presets=["balanced"], datasets=["gsm8k"],
                       samples=2, engine="tgi", image=None)  # fmt: skip
@@ -251,7 +251,7 @@ async def test_runner_refuses_a_deployment_that_cannot_run_and_records_why(tmp_p
 def test_an_image_a_model_is_routed_to_that_the_driver_cannot_run_fails_only_its_deployments(
     tmp_path: Path,
 ) -> None:
-    from evalclient.runner import EvaluationRunner, RunOptions
+    from evalclient.sweep.runner import EvaluationRunner, RunOptions
 
     plan = build_plan(CONFIG, models=["qwen2.5_8b", "qwen_8b"], presets=["balanced"], datasets=["gsm8k"],
                       samples=2, engine="tgi", image=CONFIG.sweep.engine.image,

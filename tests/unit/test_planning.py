@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from evalclient.config import load_config
-from evalclient.planning import DatasetJob, build_plan, samples_for
+from evalclient.planning.plan import DatasetJob, build_plan, samples_for
 
 PRESETS = Path(__file__).resolve().parents[2] / "presets"
 

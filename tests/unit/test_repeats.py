@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from evalclient.config import load_config
-from evalclient.demo import demo_data_dir
-from evalclient.planning import build_plan
-from evalclient.repeats import repeat_concurrency
+from evalclient.planning.plan import build_plan
 from evalclient.report.paired import noise_floor
 from evalclient.report.tree import load_tree
-from evalclient.runner import EvaluationRunner, RunOptions
 from evalclient.sim.rules import load_rules
+from evalclient.sweep.demo import demo_data_dir
+from evalclient.sweep.repeats import repeat_concurrency
+from evalclient.sweep.runner import EvaluationRunner, RunOptions
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "presets")
 

@@ -12,14 +12,14 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from evalclient.config import load_config
-from evalclient.demo import demo_data_dir
 from evalclient.deploy.ports import PortLease
 from evalclient.monitor.rows import ROW_COLUMNS
-from evalclient.planning import build_plan
-from evalclient.runner import EvaluationRunner, RunOptions
+from evalclient.planning.plan import build_plan
 from evalclient.sim import create_app
 from evalclient.sim.config import SimConfig
 from evalclient.sim.rules import load_rules
+from evalclient.sweep.demo import demo_data_dir
+from evalclient.sweep.runner import EvaluationRunner, RunOptions
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "presets")
 Start = Callable[..., Any]

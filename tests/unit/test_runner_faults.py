@@ -14,10 +14,10 @@ import urllib.request
 from pathlib import Path
 
 from evalclient.config import load_config
-from evalclient.demo import demo_data_dir
 from evalclient.deploy.ports import PortLease
-from evalclient.planning import build_plan
-from evalclient.runner import EvaluationRunner, RunOptions
+from evalclient.planning.plan import build_plan
+from evalclient.sweep.demo import demo_data_dir
+from evalclient.sweep.runner import EvaluationRunner, RunOptions
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "presets")
 PLAN = build_plan(

@@ -78,10 +78,10 @@ async def test_a_task_without_code_starts_no_sandbox(fixtures_dir: Path, tmp_pat
 async def test_the_run_records_the_sandbox_of_code_datasets(
     start_sim: Any, tmp_path: Path, fixtures_dir: Path, presets_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from evalclient.demo import demo_data_dir
-    from evalclient.planning import build_plan
-    from evalclient.runner import EvaluationRunner, RunOptions
+    from evalclient.planning.plan import build_plan
     from evalclient.sim.rules import load_rules
+    from evalclient.sweep.demo import demo_data_dir
+    from evalclient.sweep.runner import EvaluationRunner, RunOptions
 
     monkeypatch.setenv("EVALCLIENT_SANDBOX", "subprocess")
     data = tmp_path / "data"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from evalclient.config import load_config
-from evalclient.planning import build_plan
-from evalclient.schedule import Job, Placement, Scheduler, estimate_minutes, makespan, simulate
-from evalclient.slots import sweep_jobs, virtual_pool
+from evalclient.planning.plan import build_plan
+from evalclient.planning.schedule import Job, Placement, Scheduler, estimate_minutes, makespan, simulate
+from evalclient.planning.slots import sweep_jobs, virtual_pool
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "presets")
 

@@ -13,13 +13,13 @@ import pandas as pd
 import pytest
 
 from evalclient.config import load_config
-from evalclient.demo import demo_data_dir
-from evalclient.model_cache import model_dir
-from evalclient.planning import build_plan
+from evalclient.host.model_cache import model_dir
+from evalclient.planning.plan import build_plan
 from evalclient.report import build_reports
-from evalclient.runner import EvaluationRunner, RunOptions
-from evalclient.served_model import ServedModel, cached_commit, served_model
 from evalclient.sim.rules import load_rules
+from evalclient.sweep.demo import demo_data_dir
+from evalclient.sweep.runner import EvaluationRunner, RunOptions
+from evalclient.sweep.served_model import ServedModel, cached_commit, served_model
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "presets")
 QWEN = "Qwen/Qwen2.5-7B-Instruct"

@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 
 from evalclient.config import load_config
-from evalclient.demo import demo_data_dir
-from evalclient.planning import build_plan
+from evalclient.planning.plan import build_plan
 from evalclient.report import build_reports
-from evalclient.runner import EvaluationRunner, RunOptions
 from evalclient.sim.rules import load_rules
+from evalclient.sweep.demo import demo_data_dir
+from evalclient.sweep.runner import EvaluationRunner, RunOptions
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "presets")
 

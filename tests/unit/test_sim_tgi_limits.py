@@ -18,15 +18,15 @@ from typing import Any
 import pytest
 
 from evalclient.config import load_config
-from evalclient.demo import demo_data_dir
 from evalclient.deploy.ports import PortLease
-from evalclient.planning import build_plan
-from evalclient.runner import EvaluationRunner, RunOptions
+from evalclient.planning.plan import build_plan
 from evalclient.sim import create_app
 from evalclient.sim.cli import build_parser, config_from_args, main
 from evalclient.sim.config import SimConfig
 from evalclient.sim.rules import RuleSet
 from evalclient.sim.tgi_models import startup_notes
+from evalclient.sweep.demo import demo_data_dir
+from evalclient.sweep.runner import EvaluationRunner, RunOptions
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "presets")
 FIVE_STOPS = ["\nclass", "\ndef", "\n#", "\nif", "\nprint"]  # humaneval_completion's, the Codex paper's

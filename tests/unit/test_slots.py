@@ -12,10 +12,10 @@ from evalclient.config import load_config
 from evalclient.engines import get_adapter
 from evalclient.engines.base import Ports
 from evalclient.errors import UsageError
-from evalclient.hardware import Gpu
 from evalclient.monitor.nvml import GpuProbe
-from evalclient.planning import DeploymentPlan, build_plan
-from evalclient.slots import Slot, real_pool, shard_counts, size_deployment, sweep_jobs, virtual_pool
+from evalclient.planning.hardware import Gpu
+from evalclient.planning.plan import DeploymentPlan, build_plan
+from evalclient.planning.slots import Slot, real_pool, shard_counts, size_deployment, sweep_jobs, virtual_pool
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "presets")
 SWEEP = build_plan(CONFIG, models=CONFIG.sweep.models, presets=CONFIG.sweep.presets, datasets=[], samples=1,

@@ -17,6 +17,7 @@ import pytest
 
 from evalclient.client.health import HealthGate
 from evalclient.deploy.container import describe_exit
+from evalclient.deploy.docker_engine import ContainerState
 from evalclient.deploy.ownership import (
     HOST_LABEL,
     PID_LABEL,
@@ -26,7 +27,6 @@ from evalclient.deploy.ownership import (
     owner_labels,
 )
 from evalclient.deploy.ports import PortLease
-from evalclient.engines.docker import ContainerState
 from evalclient.errors import RunInProgressError
 from evalclient.results.checkpoint import Checkpoint
 from evalclient.results.lock import RunLock

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from evalclient.config import load_config
-from evalclient.demo import demo_data_dir
 from evalclient.deploy.deployment import Deployment
-from evalclient.model_cache import model_dir
-from evalclient.planning import build_plan
-from evalclient.runner import EvaluationRunner, RunOptions
-from evalclient.slots import virtual_pool
+from evalclient.host.model_cache import model_dir
+from evalclient.planning.plan import build_plan
+from evalclient.planning.slots import virtual_pool
+from evalclient.sweep.demo import demo_data_dir
+from evalclient.sweep.runner import EvaluationRunner, RunOptions
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "presets")
 Events = list[tuple[str, str, float]]

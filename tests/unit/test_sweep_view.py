@@ -9,8 +9,8 @@ import io
 import pytest
 from rich.console import Console
 
-from evalclient import sweep_view as view_module
-from evalclient.sweep_view import SweepView
+from evalclient.sweep import view as view_module
+from evalclient.sweep.view import SweepView
 
 LINE = "GPU0 87% 61.2/80.0 GB 412 W · batch 12 · 1,234 tok/s"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evalclient.slots import GpuPool
+from evalclient.planning.slots import GpuPool
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class RunOptions:
     local_simulator: bool = False
     memory_limit: str | None = None
     repeat_subset: int = 0
-    """Samples of each dataset asked again at another concurrency: the noise floor (evalclient.repeats)."""
+    """Samples of each dataset asked again at another concurrency: the noise floor (sweep/repeats.py)."""
     model_cache: Path | None = None
     """The host's Hugging Face cache, mounted into every engine container; None mounts nothing (simulator)."""
     virtual_gpus: GpuPool | None = None

@@ -15,11 +15,11 @@ from rich.markup import escape
 from evalclient.engines import get_adapter
 from evalclient.engines.pins import PINS, cuda_text, pin_for
 from evalclient.errors import EvalClientError
-from evalclient.hardware import deployment_fit, gpus_of
-from evalclient.model_cache import cached_gb, has_token, model_cache_path
+from evalclient.host.model_cache import cached_gb, has_token, model_cache_path
+from evalclient.host.preflight import TOOLKIT_FIX, cuda_problem, image_cuda, nvidia_access
 from evalclient.monitor.nvml import GpuProbe
-from evalclient.planning import Plan
-from evalclient.preflight import TOOLKIT_FIX, cuda_problem, image_cuda, nvidia_access
+from evalclient.planning.hardware import deployment_fit, gpus_of
+from evalclient.planning.plan import Plan
 
 CHECKPOINT_BYTES_PER_PARAM = 2.0
 """The models are published in bf16; on-the-fly quantization (fp8) still downloads and reads those weights."""
@@ -57,8 +57,8 @@ class HostFacts:
 
 def gather(plan: Plan, cache_option: Path | None) -> HostFacts:
     """Ask Docker, NVML and the filesystem (blocking)."""
+    from evalclient.deploy.docker_engine import DockerEngine, connect
     from evalclient.deploy.host_paths import own_container_id, require_same_paths
-    from evalclient.engines.docker import DockerEngine, connect
     from evalclient.monitor import probe_gpus
 
     cache = model_cache_path(cache_option)

@@ -16,7 +16,7 @@ from evalclient.config import ModelSpec, Preset
 from evalclient.engines.base import Capability, EngineAdapter
 from evalclient.engines.registry import get_adapter
 from evalclient.monitor.nvml import GpuProbe
-from evalclient.planning import DeploymentPlan
+from evalclient.planning.plan import DeploymentPlan
 
 RESERVE = 0.15
 """Share of the engine's memory budget kept for activations, CUDA graphs and fragmentation."""

@@ -12,8 +12,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from evalclient.deploy.docker_engine import ContainerState, RunningContainer
 from evalclient.engines.base import LaunchSpec
-from evalclient.engines.docker import ContainerState, RunningContainer
 
 
 @dataclass

@@ -12,9 +12,9 @@ from typing import Any
 
 from evalclient.engines import get_adapter
 from evalclient.engines.base import Ports
-from evalclient.planning import DeploymentPlan, Plan
-from evalclient.schedule import STARTUP_MINUTES, Placement, makespan, simulate
-from evalclient.slots import GpuPool, Sizing, sweep_jobs
+from evalclient.planning.plan import DeploymentPlan, Plan
+from evalclient.planning.schedule import STARTUP_MINUTES, Placement, makespan, simulate
+from evalclient.planning.slots import GpuPool, Sizing, sweep_jobs
 
 PLAN_SCHEMA_VERSION = 1
 SECRET_ENV = frozenset({"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_API_TOKEN"})

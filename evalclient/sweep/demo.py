@@ -11,7 +11,7 @@ from evalclient.errors import EnvironmentProblem
 
 def demo_data_dir() -> Path:
     """The packaged demo datasets (hub schema), answered by the simulator's demo rules."""
-    return Path(__file__).resolve().parent / "sim" / "data" / "demo"
+    return Path(__file__).resolve().parent.parent / "sim" / "data" / "demo"
 
 
 def prepare_demo_engine(force_local: bool, console: Console) -> tuple[str | None, bool]:
@@ -19,8 +19,8 @@ def prepare_demo_engine(force_local: bool, console: Console) -> tuple[str | None
     if force_local:
         console.print("running the simulator as a local process (--local)")
         return None, True
-    from evalclient.engines.docker import connect
-    from evalclient.sim.image import ensure_sim_image
+    from evalclient.deploy.docker_engine import connect
+    from evalclient.host.sim_image import ensure_sim_image
 
     try:
         client = connect()

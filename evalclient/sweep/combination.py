@@ -21,8 +21,8 @@ from evalclient.monitor import LivePerformanceMonitor
 from evalclient.results import CombinationRecord, ResultsOrganizer, SampleError
 from evalclient.results.checkpoint import Checkpoint
 from evalclient.results.record import Status
-from evalclient.served_model import served_model
-from evalclient.sweep_view import TaskProgress
+from evalclient.sweep.served_model import served_model
+from evalclient.sweep.view import TaskProgress
 from evalclient.tasks.base import ModelHandle, Sample, SampleOutput, ScoreResult, TaskSpec
 from evalclient.tasks.context import CodeSandbox, ScoreContext
 from evalclient.tasks.solving import solve_samples

@@ -4,7 +4,7 @@
 uses debootstrap, when it does not), then builds `evalclient-sim:<hash>` from a minimal build context:
 compose/sim/Dockerfile, evalclient/__init__.py and evalclient/sim/. `<hash>` is 12 hex digits of a
 SHA-256 over those files, so an unchanged tree is found and reused at once. `evalclient-sim:latest` is
-moved to the result. `python3 -m evalclient.sim.image [--rebuild]` builds and prints the tag.
+moved to the result. `python3 -m evalclient.host.sim_image [--rebuild]` builds and prints the tag.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from evalclient.engines.docker import connect
+from evalclient.deploy.docker_engine import connect
 from evalclient.errors import EnvironmentProblem
-from evalclient.images import (
+from evalclient.host.images import (
     BASE_IMAGE,
     PACKAGE_ROOT,
     REPO_ROOT,
@@ -82,7 +82,7 @@ def _context_files() -> dict[str, Path]:
 
 def main(argv: list[str] | None = None) -> int:
     """Build (when needed) and print the simulator image tag; errors print one line and exit 2."""
-    return build_command("evalclient.sim.image", __doc__, ensure_sim_image, argv)
+    return build_command("evalclient.host.sim_image", __doc__, ensure_sim_image, argv)
 
 
 if __name__ == "__main__":

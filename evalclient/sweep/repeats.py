@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from evalclient.combination import Combination
 from evalclient.results import CombinationRecord, ResultsOrganizer
 from evalclient.results.atomic import atomic_write_jsonl
+from evalclient.sweep.combination import Combination
 from evalclient.tasks.base import ModelHandle, SampleOutput
 from evalclient.tasks.context import ScoreContext
 from evalclient.tasks.solving import solve_samples

@@ -22,9 +22,9 @@ from evalclient.config import Config, SandboxSettings, load_config, resolve_name
 from evalclient.errors import EvalClientError, ResultsError, UsageError, first_line
 
 if TYPE_CHECKING:
-    from evalclient.planning import Plan
-    from evalclient.runner import RunOptions
-    from evalclient.slots import GpuPool
+    from evalclient.planning.plan import Plan
+    from evalclient.planning.slots import GpuPool
+    from evalclient.sweep.runner import RunOptions
 
 GPUS_HELP = (
     "GPUs the sweep may use: 0,1 | auto (every visible GPU) | none | virtual:N[xGB][@CC] (stand-ins, e.g. "
@@ -131,7 +131,7 @@ def _sandbox_settings(ctx: click.Context) -> SandboxSettings:
 
 def _gpu_choice(value: str) -> tuple[tuple[int, ...], GpuPool | None]:
     """--gpus of a sweep: real GPU indices, or a virtual pool."""
-    from evalclient.slots import virtual_pool
+    from evalclient.planning.slots import virtual_pool
 
     pool = virtual_pool(value)
     return ((), pool) if pool is not None else (_parse_gpus(value), None)
@@ -322,7 +322,7 @@ def eval_all(
 
 def _eval_all_gpus(gpus: str | None) -> str:
     """eval-all on this host: it must have GPUs, and --gpus names some of them."""
-    from evalclient.preflight import require_gpu_host
+    from evalclient.host.preflight import require_gpu_host
 
     visible = require_gpu_host()
     chosen = _parse_gpus(gpus) if gpus else visible
@@ -338,7 +338,7 @@ def _eval_all_gpus(gpus: str | None) -> str:
 def _ray_gpus(value: str) -> GpuPool | None:
     """--gpus with --backend ray: None for the nodes' real GPUs, a pool for stand-ins (its reference GPU
     gives their memory and compute capability)."""
-    from evalclient.slots import GpuPool, virtual_pool
+    from evalclient.planning.slots import GpuPool, virtual_pool
 
     if value == "auto":
         return None
@@ -354,8 +354,8 @@ def _ray_gpus(value: str) -> GpuPool | None:
 
 def _run_selected(ctx: click.Context, opts: dict[str, Any], *, exit_on_failure: bool = True) -> int:
     """Run the selection; the number of combinations not complete (exit code 1 unless told not to)."""
-    from evalclient.model_cache import resolve_model_cache
-    from evalclient.runner import RunOptions
+    from evalclient.host.model_cache import resolve_model_cache
+    from evalclient.sweep.runner import RunOptions
 
     config = _config(ctx)
     plan = _plan_from(config, opts, require_implemented=True)
@@ -415,8 +415,8 @@ def _execute(config: Config, plan: Plan, options: RunOptions, *, quiet: bool) ->
     """Run the plan and print the summary; the number of combinations not complete (each listed)."""
     from evalclient.report import render_summary, summary_rows
     from evalclient.results.lock import RunLock
-    from evalclient.runner import EvaluationRunner
-    from evalclient.sweep_view import SweepView
+    from evalclient.sweep.runner import EvaluationRunner
+    from evalclient.sweep.view import SweepView
 
     view = SweepView(enabled=not quiet, console=err)
     if options.backend == "ray":
@@ -527,8 +527,8 @@ def plan(
     and refusals, the GPUs each needs, the schedule on the GPUs and the estimated wall time; starts nothing.
     With --backend ray: where each deployment could run on the cluster's nodes."""
     from evalclient.monitor import probe_gpus
-    from evalclient.plan_view import render_plan
-    from evalclient.slots import real_pool
+    from evalclient.planning.slots import real_pool
+    from evalclient.planning.view import render_plan
 
     selected = _plan_from(_config(ctx), opts, require_implemented=False)
     if as_json and backend == "ray":
@@ -546,7 +546,7 @@ def plan(
         probe = probe_gpus()
         pool = real_pool(tuple(range(probe.count)) if gpus == "auto" else indices, probe)
     if as_json:
-        from evalclient.plan_json import plan_document
+        from evalclient.planning.json_view import plan_document
 
         click.echo(json.dumps(plan_document(selected, pool), indent=2))
         return
@@ -555,7 +555,7 @@ def plan(
 
 def _plan_from(config: Config, opts: dict[str, Any], *, require_implemented: bool) -> Plan:
     """The plan for the selectors in `opts` (names checked; the sweep's image unless another engine)."""
-    from evalclient.planning import build_plan, routes_for
+    from evalclient.planning.plan import build_plan, routes_for
 
     models, presets, datasets = _selection(
         config, opts.get("models"), opts.get("presets"), opts.get("datasets")
@@ -765,6 +765,7 @@ def judge(ctx: click.Context, /, **opts: Any) -> None:
 
 def _judge(ctx: click.Context, opts: dict[str, Any]) -> int:
     """The judge phase on a results folder; the number of combinations not fully judged."""
+    from evalclient.host.model_cache import resolve_model_cache
     from evalclient.judge import (
         JUDGED_DATASETS,
         JudgeData,
@@ -775,7 +776,6 @@ def _judge(ctx: click.Context, opts: dict[str, Any]) -> int:
         judged_records,
         largest_model,
     )
-    from evalclient.model_cache import resolve_model_cache
     from evalclient.results import ResultsOrganizer
     from evalclient.results.lock import RunLock
 
@@ -878,7 +878,7 @@ def _judge(ctx: click.Context, opts: dict[str, Any]) -> int:
 def doctor(ctx: click.Context, /, **opts: Any) -> None:
     """Check this GPU host: Docker, NVIDIA runtime or CDI, GPUs and driver, the image's CUDA, disk for the
     weights, the HF token, and which deployments fit each GPU; each gap with its fix. Exit 1 if any fails."""
-    from evalclient.doctor import gather, render, run_checks
+    from evalclient.host.doctor import gather, render, run_checks
 
     plan = _plan_from(_config(ctx), {**opts, "datasets": ""}, require_implemented=False)
     out.print(f"evalclient doctor: engine {plan.engine}, {len(plan.deployments)} deployment(s)")
@@ -891,7 +891,7 @@ def doctor(ctx: click.Context, /, **opts: Any) -> None:
 @click.option("--all", "include_live", is_flag=True, help="Also the containers of runs that are still alive.")
 def cleanup(run_id: str | None, include_live: bool) -> None:
     """Remove the containers and volumes labelled evalclient.managed, except those of live runs."""
-    from evalclient.engines.docker import DockerEngine
+    from evalclient.deploy.docker_engine import DockerEngine
 
     removed, kept = DockerEngine().cleanup(run_id, include_live=include_live)
     for item in removed:
@@ -928,7 +928,7 @@ def demo(
     quiet: bool,
 ) -> None:
     """2 models x 3 presets x 4 datasets against the TGI simulator (Docker if reachable, else local)."""
-    from evalclient.demo import demo_data_dir, prepare_demo_engine
+    from evalclient.sweep.demo import demo_data_dir, prepare_demo_engine
 
     if gpus != "none" and not gpus.lower().startswith("virtual:"):
         raise UsageError(
@@ -970,7 +970,7 @@ def models() -> None:
 @click.pass_context
 def models_list(ctx: click.Context) -> None:
     """The models, their hub ids and notes."""
-    from evalclient.plan_view import render_models
+    from evalclient.planning.view import render_models
 
     render_models(_config(ctx), out)
 
@@ -995,7 +995,7 @@ def presets_list(ctx: click.Context) -> None:
 @click.pass_context
 def presets_show(ctx: click.Context, name: str, engine: str, model_name: str) -> None:
     """A preset's knobs and the launcher flags an engine gets for it."""
-    from evalclient.plan_view import render_preset
+    from evalclient.planning.view import render_preset
 
     config = _config(ctx)
     render_preset(config.preset(name), config.model(model_name), engine, out)
@@ -1048,7 +1048,7 @@ def datasets_fetch(ctx: click.Context, names: str | None, output: Path | None) -
 @datasets.command("list")
 def datasets_list() -> None:
     """The twelve datasets, their hub sources and whether they are implemented."""
-    from evalclient.plan_view import render_datasets
+    from evalclient.planning.view import render_datasets
 
     render_datasets(out)
 

@@ -16,30 +16,30 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from evalclient.client import ServerClient
-from evalclient.combination import Combination, evaluate_combination
 from evalclient.config import Config
 from evalclient.deploy.deployment import Deployment, Provider, SpecFor
+from evalclient.deploy.docker_engine import DockerEngine
 from evalclient.deploy.endpoint import fetch_info
 from evalclient.engines.base import Ports
-from evalclient.engines.docker import DockerEngine
 from evalclient.engines.model import DeploymentModel
 from evalclient.engines.registry import get_adapter
 from evalclient.errors import EngineError, EvalClientError
 from evalclient.monitor import LivePerformanceMonitor
 from evalclient.monitor.container import ContainerProbe, DockerContainerProbe
-from evalclient.planning import DeploymentPlan, Plan
-from evalclient.repeats import ask_again, repeat_concurrency
+from evalclient.planning.plan import DeploymentPlan, Plan
+from evalclient.planning.slots import Slot
 from evalclient.results import CombinationRecord, ResultsOrganizer, combination_fingerprint
 from evalclient.results.disk_full import disk_full_error, full_disk_cause
-from evalclient.run_types import Outcome, RunOptions
-from evalclient.served_model import COMMIT, cached_commit, served_model
-from evalclient.slots import Slot
-from evalclient.sweep_view import DeploymentDisplay
+from evalclient.sweep.combination import Combination, evaluate_combination
+from evalclient.sweep.repeats import ask_again, repeat_concurrency
+from evalclient.sweep.run_types import Outcome, RunOptions
+from evalclient.sweep.served_model import COMMIT, cached_commit, served_model
+from evalclient.sweep.view import DeploymentDisplay
 from evalclient.tasks.base import LOGLIKELIHOOD_MODE, Sample, TaskSpec
 from evalclient.tasks.context import CodeSandbox
 from evalclient.tasks.probe import PROBE_PASSED, probe_loglikelihood
 
-log = logging.getLogger("evalclient.runner")
+log = logging.getLogger("evalclient.sweep.runner")
 
 
 class Reporter(Protocol):

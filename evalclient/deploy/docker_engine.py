@@ -25,7 +25,7 @@ from evalclient.errors import (
     EvalClientError,
     GPUUnavailableError,
 )
-from evalclient.model_cache import hub_dir, hub_token, model_cache_path
+from evalclient.host.model_cache import hub_dir, hub_token, model_cache_path
 
 __all__ = ["MANAGED_LABEL", "RUN_LABEL", "ContainerEngine", "ContainerState", "DockerEngine", "connect"]
 log = logging.getLogger(__name__)

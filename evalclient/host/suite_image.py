@@ -4,7 +4,7 @@ The image is evalclient-base:bookworm (Debian's python3 3.11), the project's dep
 wheels that this host prepares (`pip wheel`, cached under ~/.cache/evalclient/wheels/<hash>), and the source
 tree at /opt/evalclient (the package, presets/ and the simulator recipe, so the demo inside can build the
 simulator image too). Nothing inside the build reaches a network. compose/Dockerfile is the same image for a
-connected host. `python3 -m evalclient.suite_image [--rebuild]` builds and prints the tag.
+connected host. `python3 -m evalclient.host.suite_image [--rebuild]` builds and prints the tag.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from evalclient.engines.docker import connect
+from evalclient.deploy.docker_engine import connect
 from evalclient.errors import EnvironmentProblem
-from evalclient.images import (
+from evalclient.host.images import (
     PACKAGE_ROOT,
     REPO_ROOT,
     build,
@@ -119,7 +119,7 @@ def _run(command: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Build (when needed) and print the suite image tag; errors print one line and exit 2."""
-    return build_command("evalclient.suite_image", __doc__, ensure_suite_image, argv)
+    return build_command("evalclient.host.suite_image", __doc__, ensure_suite_image, argv)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Offline image builds on the Docker engine: the debootstrap base image, and images built from a file map
 with no network and no registry, tagged by a hash of their sources so an unchanged tree is reused at once.
 
-Used by the simulator image (evalclient/sim/image.py) and the suite's own image (evalclient/suite_image.py).
+Used by the simulator image (evalclient/host/sim_image.py) and the suite's own image
+(evalclient/host/suite_image.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from evalclient.errors import DockerUnavailableError, EnvironmentProblem
 
 BASE_IMAGE = "evalclient-base:bookworm"
-PACKAGE_ROOT = Path(__file__).resolve().parent  # .../evalclient
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # .../evalclient
 REPO_ROOT = PACKAGE_ROOT.parent
 BASE_RECIPE = REPO_ROOT / "compose" / "sim" / "make-base.sh"
 _SKIPPED_PARTS = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}

@@ -27,31 +27,31 @@ from typing import Any
 from evalclient.config import Config
 from evalclient.deploy.container import ContainerProvider
 from evalclient.deploy.deployment import Provider
+from evalclient.deploy.docker_engine import DockerEngine
 from evalclient.deploy.endpoint import EndpointProvider
-from evalclient.deployment_run import DeploymentRun, RunContext
+from evalclient.deploy.local_engine import LocalSimulatorEngine
 from evalclient.engines import get_adapter
-from evalclient.engines.docker import DockerEngine
-from evalclient.engines.local import LocalSimulatorEngine
 from evalclient.errors import DiskFullError, EvalClientError, GPUUnavailableError
-from evalclient.hardware import Gpu
-from evalclient.logs import quiet_file_logging, run_logging
-from evalclient.model_cache import model_dir
+from evalclient.host.model_cache import model_dir
+from evalclient.host.preflight import require_image_cuda
 from evalclient.monitor import probe_gpus
 from evalclient.monitor.nvml import GpuProbe
-from evalclient.planning import DeploymentPlan, Plan
-from evalclient.preflight import require_image_cuda
+from evalclient.planning.hardware import Gpu
+from evalclient.planning.plan import DeploymentPlan, Plan
+from evalclient.planning.schedule import Scheduler
+from evalclient.planning.slots import GpuPool, Sizing, Slot, real_pool, sweep_jobs
 from evalclient.results import ResultsOrganizer
 from evalclient.results.disk_full import disk_full_error, full_disk_cause, write_in_place
 from evalclient.results.lock import RunLock
-from evalclient.run_types import Outcome, RunOptions
 from evalclient.sandbox import choose_sandbox
-from evalclient.schedule import Scheduler
-from evalclient.slots import GpuPool, Sizing, Slot, real_pool, sweep_jobs
-from evalclient.sweep_view import SweepView
+from evalclient.sweep.deployment_run import DeploymentRun, RunContext
+from evalclient.sweep.logs import quiet_file_logging, run_logging
+from evalclient.sweep.run_types import Outcome, RunOptions
+from evalclient.sweep.view import SweepView
 from evalclient.tasks import DatasetManager
 
 __all__ = ["EvaluationRunner", "Outcome", "RunOptions", "RunSummary", "make_provider"]
-log = logging.getLogger("evalclient.runner")
+log = logging.getLogger("evalclient.sweep.runner")
 
 
 @dataclass

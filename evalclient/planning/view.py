@@ -8,15 +8,15 @@ from rich.table import Table
 from evalclient.config import Config, ModelSpec, Preset
 from evalclient.engines import get_adapter
 from evalclient.monitor.nvml import GpuProbe
-from evalclient.planning import DeploymentPlan, Plan
-from evalclient.schedule import (
+from evalclient.planning.plan import DeploymentPlan, Plan
+from evalclient.planning.schedule import (
     MINUTES_PER_COMBINATION,
     STARTUP_MINUTES,
     Placement,
     makespan,
     simulate,
 )
-from evalclient.slots import GpuPool, Sizing, sweep_jobs
+from evalclient.planning.slots import GpuPool, Sizing, sweep_jobs
 
 
 def render_plan(

@@ -32,7 +32,7 @@ def nvidia_access(info: Mapping[str, Any]) -> str | None:
 
 def require_gpu_host() -> tuple[int, ...]:
     """The GPU indices to use, or GPUUnavailableError naming what is missing."""
-    from evalclient.engines.docker import DockerEngine
+    from evalclient.deploy.docker_engine import DockerEngine
     from evalclient.monitor import probe_gpus
 
     probe = probe_gpus()

@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from evalclient.errors import UsageError
-from evalclient.hardware import Fit, Gpu, deployment_fit, gpus_of
 from evalclient.monitor.nvml import GpuProbe
-from evalclient.planning import DeploymentPlan
-from evalclient.schedule import Job, estimate_minutes
+from evalclient.planning.hardware import Fit, Gpu, deployment_fit, gpus_of
+from evalclient.planning.plan import DeploymentPlan
+from evalclient.planning.schedule import Job, estimate_minutes
 
 SHARD_COUNTS = (1, 2, 4, 8)
 _VIRTUAL = re.compile(r"^virtual:(\d+)(?:x(\d+(?:\.\d+)?)(?:GB)?)?(?:@(\d+)\.(\d+))?$", re.IGNORECASE)
