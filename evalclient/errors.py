@@ -1,4 +1,27 @@
-"""The one error hierarchy of evalclient; every message tells the user what to do next."""
+"""The one error hierarchy of evalclient; every message tells the user what to do next.
+
+    EvalClientError (exit 1)              the CLI prints `error: <message>; <hint>` on one line
+    ├── UsageError (2)                    bad command-line input
+    ├── ConfigError (2)                   a config file or field (both named)
+    ├── EnvironmentProblem (2)            the host lacks something
+    │   ├── DockerUnavailableError
+    │   ├── GPUUnavailableError
+    │   └── ClusterError
+    ├── EngineError (1)                   an inference container that fails to start, dies or is lost
+    ├── DatasetError (2)                  a dataset that cannot be loaded or does not match its schema
+    └── ResultsError (1)                  the results tree cannot be written or read
+        ├── OutputFolderError (2)         the --output folder itself cannot be made
+        ├── RunInProgressError (2)        another run holds the folder
+        └── DiskFullError (1)             the disk under the results filled up
+
+A request's failure is never an exception past the client: it is data, a `RequestError` with an `ErrorKind`
+(client/completion.py: connection, timeout, http_4xx, http_5xx, overloaded, stream_error, malformed,
+unsupported, internal) on that request's `Completion`. It fails that sample only: the combination is
+`partial` (some samples failed) or `failed` (all did), with the first error as its reason; connection,
+timeout and overloaded are retried by the client before they are recorded, and a rerun asks a failed sample
+again (http_4xx, unsupported and malformed are advised as permanent). A server lost for good (its container
+exited, its /health fails) becomes an EngineError for its deployment's remaining combinations.
+"""
 
 from __future__ import annotations
 
@@ -55,10 +78,6 @@ class ClusterError(EnvironmentProblem):
 
 class EngineError(EvalClientError):
     """An inference container failed to start, exited or never became ready."""
-
-
-class ServerError(EvalClientError):
-    """The inference server answered with an error that retries did not cure."""
 
 
 class DatasetError(EvalClientError):

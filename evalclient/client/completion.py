@@ -29,9 +29,6 @@ class ErrorKind(StrEnum):
     INTERNAL = "internal"  # a bug in a solver or in the client (traceback in the log)
 
 
-RETRYABLE_KINDS = frozenset({ErrorKind.CONNECTION, ErrorKind.TIMEOUT, ErrorKind.OVERLOADED})
-
-
 @dataclass(frozen=True, slots=True)
 class RequestError:
     """A failed request: its kind, the message, and the HTTP status where there was one."""

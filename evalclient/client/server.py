@@ -64,13 +64,6 @@ class ServerClient:
         self._health: HealthGate | None = None
         self.limit = AdaptiveLimit(concurrency)
 
-    @classmethod
-    def for_engine(cls, engine: str, base_url: str, **kwargs: object) -> ServerClient:
-        """A client speaking the protocols that engine's adapter declares."""
-        from evalclient.engines import get_adapter
-
-        return cls(base_url, protocols=get_adapter(engine).protocols(), **kwargs)  # type: ignore[arg-type]
-
     async def __aenter__(self) -> ServerClient:
         connector = aiohttp.TCPConnector(limit=self.concurrency + 4, limit_per_host=self.concurrency + 4)
         self._session = aiohttp.ClientSession(

@@ -32,8 +32,8 @@ from evalclient.cluster.forwarding import ForwardingReporter, ForwardingView, Me
 from evalclient.cluster.samples import LoadedSamples
 from evalclient.cluster.tree_sync import FileOp, TreeMirror
 from evalclient.config import Config
+from evalclient.deploy.model_cache import model_dir
 from evalclient.errors import first_line
-from evalclient.host.model_cache import model_dir
 from evalclient.planning.plan import DeploymentPlan, Plan
 from evalclient.planning.slots import Slot
 from evalclient.results import ResultsOrganizer

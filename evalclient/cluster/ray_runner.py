@@ -1,5 +1,5 @@
 """The driver of a sweep on a Ray cluster (`--backend ray`): Ray places the deployments, this process alone
-writes the results tree.
+writes the results tree. `RayNodes` is the runner's backend there (`ray_runner` builds that runner).
 
 Each runnable deployment gets a placement group of one bundle holding the GPUs it needs, so a tensor-parallel
 deployment's GPUs are always on one node, and an actor (`node.NodeDeployment`) in it; Ray starts them as
@@ -35,9 +35,10 @@ from evalclient.cluster.tree_sync import apply_ops, collect
 from evalclient.config import Config
 from evalclient.errors import ClusterError, UsageError, first_line
 from evalclient.planning.plan import DeploymentPlan, Plan
-from evalclient.planning.slots import Slot
+from evalclient.planning.slots import GpuPool
+from evalclient.results.manifest import NodeEntry
 from evalclient.sweep.run_types import RunOptions
-from evalclient.sweep.runner import EvaluationRunner
+from evalclient.sweep.runner import EvaluationRunner, Sweep
 from evalclient.sweep.view import SweepView
 
 log = logging.getLogger("evalclient.sweep.runner")
@@ -48,61 +49,69 @@ PLACEMENT_CHECK_S = 5.0
 NODE_ID_LABEL = "ray.io/node-id"
 
 
-class RayRunner(EvaluationRunner):
-    """EvaluationRunner whose deployments run on the nodes of a Ray cluster."""
+def ray_runner(
+    config: Config, plan: Plan, options: RunOptions, view: SweepView | None = None
+) -> EvaluationRunner:
+    """An EvaluationRunner whose deployments run on the nodes of a Ray cluster (`RayNodes`)."""
+    if options.endpoint or options.local_simulator:
+        raise UsageError("--backend ray starts engine containers on the cluster's nodes", "drop --endpoint")
+    return EvaluationRunner(
+        config, plan, options, view, provider=_NoLocalProvider(), backend=RayNodes(options)
+    )
 
-    def __init__(
-        self, config: Config, plan: Plan, options: RunOptions, view: SweepView | None = None
-    ) -> None:
-        if options.endpoint or options.local_simulator:
-            raise UsageError(
-                "--backend ray starts engine containers on the cluster's nodes", "drop --endpoint"
-            )
-        super().__init__(config, plan, options, view, provider=_NoLocalProvider())
+
+RayRunner = ray_runner
+"""The name the CLI builds the cluster's runner by."""
+
+
+class RayNodes:
+    """The backend of a Ray cluster: each deployment in a placement group of its GPUs on one node, run there
+    by an actor whose batches this driver applies to the results tree."""
+
+    name = "ray"
+
+    def __init__(self, options: RunOptions) -> None:
+        self.options = options
         self.nodes: list[ClusterNode] = []
         self.unusable: dict[str, str] = {}
         """Nodes that cannot start containers, by Ray id: why, in a line."""
 
-    def prepare(self) -> None:
-        """Join the cluster, find its nodes and GPUs, size every deployment on them."""
+    def prepare(self, view: SweepView) -> GpuPool:
+        """Join the cluster and find its nodes; the pool to size deployments on (its smallest GPU)."""
         connect(self.options.ray_address)
         self.nodes = cluster_nodes(self.options.virtual_gpus)
         require_gpus(self.nodes)
         for node in self.nodes:
             log.info("cluster node %s: %s", node.node_id, node.describe())
-        self.size(sizing_pool(self.nodes))
+        return sizing_pool(self.nodes)
 
-    def _start_manifest(self) -> None:
-        super()._start_manifest()
-        self._manifest["backend"] = "ray"
-        self._manifest["cluster"] = [
-            {"node_id": n.node_id, "address": n.address, "gpus": n.gpu_count, "virtual": n.pool.virtual}
+    def cluster(self) -> list[NodeEntry]:
+        return [
+            NodeEntry(node_id=n.node_id, address=n.address, gpus=n.gpu_count, virtual=n.pool.virtual)
             for n in self.nodes
         ]
 
-    async def _run_all(self) -> None:
-        self._fail_unfit()
-        runnable = [d for d in self.plan.deployments if d.key not in self.unfit]
-        runnable.sort(key=lambda d: -self._shards(d.key))  # biggest first; Ray places in submission order
+    async def run(self, sweep: Sweep, deployments: list[DeploymentPlan]) -> None:
+        runnable = sorted(deployments, key=lambda d: -sweep.shards(d.key))  # Ray places in submission order
         actor_class = remote_class()
         async with asyncio.TaskGroup() as group:
             for deployment in runnable:
-                group.create_task(self._remote(actor_class, deployment))
+                group.create_task(self._remote(sweep, actor_class, deployment))
 
-    async def _remote(self, actor_class: Any, deployment: DeploymentPlan) -> None:
+    async def _remote(self, sweep: Sweep, actor_class: Any, deployment: DeploymentPlan) -> None:
         """One deployment on the cluster: placed on a node that can hold it, again elsewhere while the node it
         lands on cannot start containers (a refusing node ran nothing, so the job stays the same)."""
-        job = await asyncio.to_thread(self._job, deployment)
+        job = await asyncio.to_thread(_job, sweep, deployment)
         while True:
-            group = await self._place(deployment, job.shards)
+            group = await self._place(sweep, deployment, job.shards)
             if group is None:
                 return
-            refused = await self._run_in(group, actor_class, job)
+            refused = await self._run_in(sweep, group, actor_class, job)
             if refused is None:
                 return
-            self._unusable(*refused)
+            self._unusable(sweep, *refused)
 
-    async def _place(self, deployment: DeploymentPlan, shards: int) -> Any | None:
+    async def _place(self, sweep: Sweep, deployment: DeploymentPlan, shards: int) -> Any | None:
         """A placement group of the deployment's GPUs on one usable node, once Ray has reserved them; None
         (the deployment failed) when no live usable node has that many GPUs any more."""
         from ray.util.placement_group import placement_group, remove_placement_group
@@ -111,7 +120,7 @@ class RayRunner(EvaluationRunner):
         group = placement_group(
             [{"GPU": shards}],
             strategy="STRICT_PACK",
-            name=f"{self.run_id}-{deployment.key}",
+            name=f"{sweep.context.run_id}-{deployment.key}",
             bundle_label_selector=[{NODE_ID_LABEL: f"!in({excluded})"}] if excluded else None,
         )
         ready = asyncio.wrap_future(group.ready().future())
@@ -119,12 +128,12 @@ class RayRunner(EvaluationRunner):
         try:
             while not (await asyncio.wait({ready}, timeout=PLACEMENT_CHECK_S))[0]:
                 if not await asyncio.to_thread(self._could_hold, shards):
-                    self._no_node_left(deployment, shards)
+                    self._no_node_left(sweep, deployment, shards)
                     return None
             ready.result()
             placed = True
         except Exception as exc:
-            self.fail(deployment, f"Ray could not reserve its GPUs ({describe(exc)})")
+            fail(sweep, deployment, f"Ray could not reserve its GPUs ({describe(exc)})")
             return None
         finally:
             if not placed:
@@ -133,7 +142,9 @@ class RayRunner(EvaluationRunner):
                     remove_placement_group(group)
         return group
 
-    async def _run_in(self, group: Any, actor_class: Any, job: NodeJob) -> tuple[str, str, str] | None:
+    async def _run_in(
+        self, sweep: Sweep, group: Any, actor_class: Any, job: NodeJob
+    ) -> tuple[str, str, str] | None:
         """Run the deployment's actor in `group` until its stream ends; the node's refusal, if it refused."""
         import ray
         from ray.util.placement_group import remove_placement_group
@@ -146,7 +157,7 @@ class RayRunner(EvaluationRunner):
             scheduling_strategy=PlacementGroupSchedulingStrategy(group, placement_group_bundle_index=0),
         ).remote()
         stream = actor.run.options(num_returns="streaming").remote(job)
-        remote = _Remote(self, job.deployment)
+        remote = _Remote(sweep, job.deployment)
         try:
             try:
                 await remote.follow(stream)
@@ -172,64 +183,61 @@ class RayRunner(EvaluationRunner):
             gpus >= shards for node_id, gpus in live_gpu_counts().items() if node_id not in self.unusable
         )
 
-    def _unusable(self, address: str, node_id: str, reason: str) -> None:
+    def _unusable(self, sweep: Sweep, address: str, node_id: str, reason: str) -> None:
         """A node cannot start containers: no deployment is placed there again in this run."""
         if node_id not in self.unusable:
             self.unusable[node_id] = f"node {address} ({node_id[:6]}) cannot start containers: {reason}"
             log.error("%s; its deployments go to the other nodes", self.unusable[node_id])
-            self.view.warn(f"[red]✗ {self.unusable[node_id]}; its deployments go to the other nodes")
-            self._manifest.setdefault("unusable_nodes", {})[node_id] = {"address": address, "reason": reason}
-            self.results.save_manifest(self._manifest)
+            sweep.view.warn(f"[red]✗ {self.unusable[node_id]}; its deployments go to the other nodes")
+            sweep.reporter.manifest.unusable(node_id, address, reason)
 
-    def _no_node_left(self, deployment: DeploymentPlan, shards: int) -> None:
+    def _no_node_left(self, sweep: Sweep, deployment: DeploymentPlan, shards: int) -> None:
         why = "; ".join(self.unusable.values()) or "a node was lost"
-        self.fail(
+        fail(
+            sweep,
             deployment,
             f"no live node of the cluster that can start containers has the {shards} GPU(s) it needs ({why})",
         )
 
-    def fail(self, deployment: DeploymentPlan, reason: str) -> None:
-        """The deployment's remaining combinations fail with `reason`, logged and shown."""
-        log.error("%s: %s", deployment.key, reason)
-        self._fail_remaining(deployment, reason)
-        self.view.warn(f"[red]✗ {deployment.key}: {reason}")
 
-    def _job(self, deployment: DeploymentPlan) -> NodeJob:
-        """What the node needs: the samples, and the driver's files of the deployment's combinations."""
-        results = self.results
-        paths = []
-        for job in deployment.datasets:
-            key = (deployment.model.key, deployment.preset.name, job.name)
-            paths += [
-                results.checkpoint_path(*key),
-                results.detailed_metrics_path(*key),
-                results.repeats_path(*key),
-                results.judgments_path(*key),
-            ]
-        return NodeJob(
-            config=self.config,
-            plan=self.plan,
-            options=self.options,
-            run_id=self.run_id,
-            deployment=deployment,
-            shards=self._shards(deployment.key),
-            samples=LoadedSamples.load(self.datasets, deployment),
-            files=collect(results.base_dir, paths),
-            virtual_gpus=self.options.virtual_gpus is not None,
-        )
+def fail(sweep: Sweep, deployment: DeploymentPlan, reason: str) -> None:
+    """The deployment's remaining combinations fail with `reason`, logged and shown."""
+    log.error("%s: %s", deployment.key, reason)
+    sweep.reporter.fail_remaining(deployment, reason)
+    sweep.view.warn(f"[red]✗ {deployment.key}: {reason}")
 
-    def node_event(self, key: str, event: str, slot: Slot | None, address: str, node_id: str) -> None:
-        """An event of a remote deployment, with the node it runs on (its address and Ray id)."""
-        entry = self._manifest.setdefault("deployments", {}).setdefault(key, {})
-        entry.update(node=address, node_id=node_id)
-        self.event(key, event, slot)
+
+def _job(sweep: Sweep, deployment: DeploymentPlan) -> NodeJob:
+    """What the node needs: the samples, and the driver's files of the deployment's combinations."""
+    context = sweep.context
+    results = context.results
+    paths = []
+    for job in deployment.datasets:
+        key = (deployment.model.key, deployment.preset.name, job.name)
+        paths += [
+            results.checkpoint_path(*key),
+            results.detailed_metrics_path(*key),
+            results.repeats_path(*key),
+            results.judgments_path(*key),
+        ]
+    return NodeJob(
+        config=context.config,
+        plan=context.plan,
+        options=context.options,
+        run_id=context.run_id,
+        deployment=deployment,
+        shards=sweep.shards(deployment.key),
+        samples=LoadedSamples.load(context.datasets, deployment),
+        files=collect(results.base_dir, paths),
+        virtual_gpus=context.options.virtual_gpus is not None,
+    )
 
 
 class _Remote:
     """The driver's side of one remote deployment: applies its batches, shows it, records its end."""
 
-    def __init__(self, runner: RayRunner, deployment: DeploymentPlan) -> None:
-        self.runner = runner
+    def __init__(self, sweep: Sweep, deployment: DeploymentPlan) -> None:
+        self.sweep = sweep
         self.deployment = deployment
         self.replay: ViewReplay | None = None
         self.node: str | None = None
@@ -241,16 +249,19 @@ class _Remote:
             await self.apply(await ref)
 
     async def apply(self, batch: Batch) -> None:
+        reporter = self.sweep.reporter
         if self.replay is None:
             self.node = batch.where.split(" ", 1)[0]
-            self.replay = ViewReplay(self.runner.view.deployment(self.deployment.key, batch.where))
-        await asyncio.to_thread(apply_ops, self.runner.results.base_dir, batch.files)
+            self.replay = ViewReplay(self.sweep.view.deployment(self.deployment.key, batch.where))
+        await asyncio.to_thread(apply_ops, self.sweep.context.results.base_dir, batch.files)
         for message in batch.messages:
             kind = message[0]
             if kind == "outcome":
-                self.runner.outcome(message[1])
+                reporter.outcome(message[1])
             elif kind == "event":
-                self.runner.node_event(*message[1:])
+                key, event, slot, address, node_id = message[1:]
+                reporter.manifest.on_node(key, address, node_id)
+                reporter.event(key, event, slot)
             elif kind == "refused":
                 self.refused = (message[1], message[2], message[3])
             else:
@@ -271,7 +282,7 @@ class _Remote:
     def lost(self, exc: Exception, what: str = "the cluster lost this deployment") -> None:
         """The actor or its node died: the deployment's remaining combinations fail with the reason."""
         where = f"on node {self.node}" if self.node else "before it was placed"
-        self.runner.fail(self.deployment, f"{what} {where} ({describe(exc)})")
+        fail(self.sweep, self.deployment, f"{what} {where} ({describe(exc)})")
 
     def close(self) -> None:
         if self.replay is not None:

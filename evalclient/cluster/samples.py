@@ -7,11 +7,14 @@ same seed as a local run) and fingerprints its source; the node reads them from 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from evalclient.errors import EvalClientError
 from evalclient.planning.plan import DeploymentPlan
-from evalclient.tasks import DatasetManager
 from evalclient.tasks.base import Sample, TaskSpec
+
+if TYPE_CHECKING:
+    from evalclient.sweep.deployment_run import SampleSource
 
 
 @dataclass(frozen=True)
@@ -22,7 +25,7 @@ class LoadedSamples:
     fingerprints: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, datasets: DatasetManager, deployment: DeploymentPlan) -> LoadedSamples:
+    def load(cls, datasets: SampleSource, deployment: DeploymentPlan) -> LoadedSamples:
         """Load every dataset of the deployment (blocking); a failure is kept for the node to record."""
         loaded = cls()
         for job in deployment.datasets:

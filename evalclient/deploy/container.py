@@ -21,9 +21,8 @@ from typing import Any, TypeVar
 import aiohttp
 
 from evalclient.deploy.deployment import Deployment, SpecFor, Stage
-from evalclient.deploy.docker_engine import ContainerEngine, ContainerState, DockerEngine, RunningContainer
+from evalclient.deploy.docker_engine import ContainerEngine, ContainerState, RunningContainer
 from evalclient.deploy.endpoint import fetch_info
-from evalclient.deploy.host_paths import require_same_paths
 from evalclient.deploy.ownership import owner_labels
 from evalclient.deploy.ports import PortLease
 from evalclient.engines.base import Ports
@@ -63,10 +62,7 @@ class ContainerProvider:
     def prepare(self) -> None:
         """Connect to Docker (a one-line error when it cannot), check that a suite running in a container
         sees the model cache and results at their host paths, and remove the containers of dead runs."""
-        if isinstance(self.engine, DockerEngine):
-            folders = {"model cache": self.cache_dir, "results folder": self.results_dir}
-            require_same_paths(self.engine.client, folders)
-            self.reaped = self.engine.reap_orphans()
+        self.reaped = self.engine.prepare({"model cache": self.cache_dir, "results folder": self.results_dir})
 
     def image_id(self, image: str) -> str | None:
         return self.engine.image_id(image)

@@ -11,11 +11,14 @@ import logging
 import os
 import tarfile
 import time
+from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from evalclient.deploy.host_paths import require_same_paths
+from evalclient.deploy.model_cache import hub_dir, hub_token, model_cache_path
 from evalclient.deploy.ownership import MANAGED_LABEL, RUN_LABEL, owner_alive, owner_known_alive
 from evalclient.engines.base import LaunchSpec
 from evalclient.errors import (
@@ -25,7 +28,9 @@ from evalclient.errors import (
     EvalClientError,
     GPUUnavailableError,
 )
-from evalclient.host.model_cache import hub_dir, hub_token, model_cache_path
+
+if TYPE_CHECKING:
+    from evalclient.monitor.container import ContainerProbe
 
 __all__ = ["MANAGED_LABEL", "RUN_LABEL", "ContainerEngine", "ContainerState", "DockerEngine", "connect"]
 log = logging.getLogger(__name__)
@@ -62,6 +67,22 @@ class ContainerState:
 class ContainerEngine(Protocol):
     """What a deployment needs of an engine: Docker, or the local simulator stand-in."""
 
+    host_gpus: bool
+    """Its containers get this host's GPU devices: the sweep probes them and checks each image's CUDA."""
+
+    def prepare(self, folders: Mapping[str, Path | None]) -> list[str]:
+        """Check that its containers see `folders` at their host paths and remove the containers of dead
+        runs; their names (blocking)."""
+        ...
+
+    def image_env(self, image: str) -> dict[str, str] | None:
+        """The image's environment where known (its CUDA), else None."""
+        ...
+
+    def container_probe(self, container: RunningContainer) -> ContainerProbe | None:
+        """The container's stats and processes for the performance monitor; None where it has none."""
+        ...
+
     def ensure_image(self, image: str) -> None: ...
 
     def image_id(self, image: str) -> str | None: ...
@@ -89,6 +110,8 @@ class ContainerEngine(Protocol):
 class DockerEngine:
     """A connection to the Docker engine, reached through DOCKER_HOST or the default socket."""
 
+    host_gpus = True
+
     def __init__(self, client: Any | None = None) -> None:
         self._client = client
 
@@ -97,6 +120,17 @@ class DockerEngine:
         if self._client is None:
             self._client = connect()
         return self._client
+
+    def prepare(self, folders: Mapping[str, Path | None]) -> list[str]:
+        """Connect (a one-line error when it cannot), check that a suite running in a container sees
+        `folders` at their host paths, and remove the containers of dead runs; their names."""
+        require_same_paths(self.client, folders)
+        return self.reap_orphans()
+
+    def container_probe(self, container: RunningContainer) -> ContainerProbe:
+        from evalclient.monitor.container import DockerContainerProbe
+
+        return DockerContainerProbe(self.client, container.id, container.name)
 
     def ensure_image(self, image: str) -> None:
         """Pull the image unless the engine has it (blocking; callers run it in a daemon thread)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,14 +27,27 @@ class _Process:
 class LocalSimulatorEngine:
     """Runs `python -m evalclient.sim` with the adapter's TGI flags instead of a container."""
 
+    host_gpus = False
+    """Processes on the CPU: the GPUs of a run only name its slots."""
+
     def __init__(self) -> None:
         self._procs: dict[str, _Process] = {}
+
+    def prepare(self, folders: Mapping[str, Path | None]) -> list[str]:
+        """Nothing to check: processes see this host's paths, and die with the run that started them."""
+        return []
 
     def ensure_image(self, image: str) -> None:
         return None
 
     def image_id(self, image: str) -> str | None:
         return "local"
+
+    def image_env(self, image: str) -> dict[str, str] | None:
+        return None
+
+    def container_probe(self, container: RunningContainer) -> None:
+        return None
 
     def create(
         self,

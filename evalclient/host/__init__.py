@@ -1,2 +1,2 @@
-"""The host the suite runs on: preflight and doctor checks, the model cache, engine images, and the
-suite's and the simulator's image builders."""
+"""The host the suite runs on: preflight and doctor checks, engine images, and the base, suite and simulator
+image builders."""

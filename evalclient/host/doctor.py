@@ -12,10 +12,10 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from evalclient.deploy.model_cache import cached_gb, has_token, model_cache_path
 from evalclient.engines import get_adapter
 from evalclient.engines.pins import PINS, cuda_text, pin_for
 from evalclient.errors import EvalClientError
-from evalclient.host.model_cache import cached_gb, has_token, model_cache_path
 from evalclient.host.preflight import TOOLKIT_FIX, cuda_problem, image_cuda, nvidia_access
 from evalclient.monitor.nvml import GpuProbe
 from evalclient.planning.hardware import deployment_fit, gpus_of

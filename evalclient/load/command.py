@@ -5,18 +5,44 @@ from __future__ import annotations
 import asyncio
 import uuid
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from evalclient.config import Config
+from evalclient.deploy.model_cache import resolve_model_cache
 from evalclient.engines import get_adapter
 from evalclient.errors import UsageError
-from evalclient.host.model_cache import resolve_model_cache
 from evalclient.load.report import render, write
 from evalclient.load.session import LoadSettings, parse_slo, run_load
 from evalclient.load.workload import Workload, dataset_workload, fixed_workload
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    """What `evalclient load` was asked: the server (an endpoint, or a deployment to start) and the probe."""
+
+    endpoint: str | None = None
+    models: str | None = None
+    presets: str | None = None
+    engine: str | None = None
+    image: str | None = None
+    gpus: tuple[int, ...] | None = None
+    model_cache: Path | None = None
+    model_name: str | None = None
+    concurrency: str | None = None
+    rate: str | None = None
+    requests: int | None = None
+    duration: float | None = None
+    warmup: int = 10
+    prompt_words: int = 128
+    output_tokens: int = 128
+    dataset: str | None = None
+    data_dir: Path | None = None
+    slo: str | None = None
+    output: Path | None = None
 
 
 def numbers(text: str | None, kind: type[int] | type[float], option: str) -> list[Any]:
@@ -32,40 +58,40 @@ def numbers(text: str | None, kind: type[int] | type[float], option: str) -> lis
     return values
 
 
-def load_command(config: Config, opts: dict[str, Any], console: Console, err: Console) -> None:
-    """Run the probe the options describe and print (and write) its figures."""
-    if not opts.get("endpoint") and not (opts.get("models") and opts.get("presets")):
+def load_command(config: Config, opts: LoadRequest, console: Console, err: Console) -> None:
+    """Run the probe the request describes and print (and write) its figures."""
+    if not opts.endpoint and not (opts.models and opts.presets):
         raise UsageError("give --endpoint URL, or --models NAME --presets NAME to start a deployment")
     settings = LoadSettings(
-        concurrencies=numbers(opts.get("concurrency"), int, "--concurrency"),
-        rates=numbers(opts.get("rate"), float, "--rate"),
-        requests=opts.get("requests") or 200,
-        duration_s=opts.get("duration"),
-        warmup=opts["warmup"],
-        slo=parse_slo(opts.get("slo")),
+        concurrencies=numbers(opts.concurrency, int, "--concurrency"),
+        rates=numbers(opts.rate, float, "--rate"),
+        requests=opts.requests or 200,
+        duration_s=opts.duration,
+        warmup=opts.warmup,
+        slo=parse_slo(opts.slo),
     )
     rows, header = asyncio.run(_probe(config, opts, settings, err))
     render(rows, console, f"load: {header['model']} at {header['base_url']} — {header['workload']}")
     if header["output_length"].startswith("as generated"):
         err.print(f"note: {header['engine']} cannot ignore EOS; output lengths are what the model generated")
-    output = opts.get("output")
+    output = opts.output
     if output is not None:
         plot = write(Path(output), rows, header)
         err.print(f"figures written to {output}, plot to {plot}")
 
 
 async def _probe(
-    config: Config, opts: dict[str, Any], settings: LoadSettings, err: Console
+    config: Config, opts: LoadRequest, settings: LoadSettings, err: Console
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     async with AsyncExitStack() as stack:
-        engine = opts.get("engine") or config.sweep.engine.kind
+        engine = opts.engine or config.sweep.engine.kind
         base_url, model, preset_name, engine = await _server(config, opts, engine, stack, err)
         adapter = get_adapter(engine)
         workload = await _workload(opts, adapter.ignores_eos)
         from evalclient.deploy.endpoint import fetch_info
 
         info = await fetch_info(base_url, adapter.info_paths)
-        model = opts.get("model_name") or model or str(info.get("model_id") or _served(info) or "tgi")
+        model = opts.model_name or model or str(info.get("model_id") or _served(info) or "tgi")
         default = adapter.server_concurrency(info, config.preset(preset_name))
         if not settings.concurrencies and not settings.rates:
             err.print(f"concurrency {default}: what the server takes at once")
@@ -73,41 +99,40 @@ async def _probe(
     raise AssertionError("unreachable")
 
 
-async def _workload(opts: dict[str, Any], ignore_eos: bool) -> Workload:
-    output_tokens = opts["output_tokens"]
-    if opts.get("dataset"):
-        return await dataset_workload(opts["dataset"], 200, output_tokens, ignore_eos, opts.get("data_dir"))
-    return fixed_workload(opts["prompt_words"], output_tokens, ignore_eos)
+async def _workload(opts: LoadRequest, ignore_eos: bool) -> Workload:
+    if opts.dataset:
+        return await dataset_workload(opts.dataset, 200, opts.output_tokens, ignore_eos, opts.data_dir)
+    return fixed_workload(opts.prompt_words, opts.output_tokens, ignore_eos)
 
 
 async def _server(
-    config: Config, opts: dict[str, Any], engine: str, stack: AsyncExitStack, err: Console
+    config: Config, opts: LoadRequest, engine: str, stack: AsyncExitStack, err: Console
 ) -> tuple[str, str | None, str, str]:
     """(base URL, model name if known, preset name, engine): the endpoint, or a deployment started for the
     probe (on the engine image that serves its model)."""
-    if opts.get("endpoint"):
-        return str(opts["endpoint"]).rstrip("/"), None, opts.get("presets") or "balanced", engine
+    if opts.endpoint:
+        return opts.endpoint.rstrip("/"), None, opts.presets or "balanced", engine
     from evalclient.planning.plan import build_plan, routes_for
     from evalclient.results import ResultsOrganizer
     from evalclient.sweep.runner import RunOptions, make_provider
 
     plan = build_plan(
         config,
-        models=[opts["models"]],
-        presets=[opts["presets"]],
+        models=[str(opts.models)],
+        presets=[str(opts.presets)],
         datasets=[],
         samples=None,
         engine=engine,
-        image=opts.get("image"),
-        routes=routes_for(config, engine, opts.get("image")),
+        image=opts.image,
+        routes=routes_for(config, engine, opts.image),
     )
     deployment = plan.deployments[0]
     results = ResultsOrganizer(Path(config.sweep.output))
     options = RunOptions(
         output=results.base_dir,
-        gpus=tuple(opts.get("gpus") or ()),
+        gpus=opts.gpus or (),
         ready_timeout_s=config.sweep.ready_timeout_s,
-        model_cache=resolve_model_cache(opts.get("model_cache")),
+        model_cache=resolve_model_cache(opts.model_cache),
     )
     if not deployment.serving.starts:
         raise UsageError(f"{deployment.key}: {deployment.serving.refusal}", "pick another model or --engine")

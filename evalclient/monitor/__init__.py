@@ -4,7 +4,7 @@ container stats, windows and aggregates, samples streamed to CSV, the live line.
 from evalclient.monitor.live import LivePerformanceMonitor
 from evalclient.monitor.nvml import GpuProbe, probe_gpus
 from evalclient.monitor.report import FIELD_UNITS, PERFORMANCE_FIELDS, PerformanceReport
-from evalclient.monitor.server_metrics import ServerMetricNames, metric_names_for
+from evalclient.monitor.server_metrics import ServerMetricNames
 
 __all__ = [
     "FIELD_UNITS",
@@ -13,6 +13,5 @@ __all__ = [
     "LivePerformanceMonitor",
     "PerformanceReport",
     "ServerMetricNames",
-    "metric_names_for",
     "probe_gpus",
 ]

@@ -1,7 +1,8 @@
 """`LivePerformanceMonitor`: one deployment's GPU, /metrics and container samplers, named windows, the file.
 
-    monitor = LivePerformanceMonitor(engine="tgi", metrics_url=url, session=session, gpu_indices=[0],
-                                     max_batch_total_tokens=16000, container=DockerContainerProbe(...),
+    monitor = LivePerformanceMonitor(metric_names=adapter.metric_names, metrics_url=url, session=session,
+                                     gpu_indices=[0], max_batch_total_tokens=16000,
+                                     container=DockerContainerProbe(...),
                                      samples_path=results / "metrics/performance/m_p.csv")
     await monitor.start()
     try:
@@ -40,7 +41,7 @@ from evalclient.monitor.nvml import NvmlSampler
 from evalclient.monitor.report import PerformanceReport
 from evalclient.monitor.rows import Window, samples_to_rows
 from evalclient.monitor.samplelog import SampleLog
-from evalclient.monitor.server_metrics import ServerMetricsScraper, metric_names_for
+from evalclient.monitor.server_metrics import ServerMetricNames, ServerMetricsScraper
 from evalclient.monitor.sink import SampleFileWriter
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class LivePerformanceMonitor:
     def __init__(
         self,
         *,
-        engine: str,
+        metric_names: ServerMetricNames,
         metrics_url: str | None,
         session: aiohttp.ClientSession | None,
         gpu_indices: Sequence[int],
@@ -85,7 +86,7 @@ class LivePerformanceMonitor:
         ):
             if value <= 0:
                 raise EvalClientError(f"monitor {name} must be positive, got {value}")
-        self.names = metric_names_for(engine)
+        self.names = metric_names
         self.metrics_url = metrics_url
         self.session = session
         self.gpu_indices = tuple(gpu_indices)

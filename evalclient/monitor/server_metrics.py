@@ -19,20 +19,10 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from evalclient.errors import ConfigError
 from evalclient.monitor.prometheus import Exposition, parse_exposition
 from evalclient.monitor.samplelog import SampleLog
 
 log = logging.getLogger(__name__)
-
-SERVER_FIELDS = (
-    "running_batch",
-    "queue_size",
-    "kv_cache_fraction",
-    "kv_cache_tokens",
-    "prompt_tokens_total",
-    "generation_tokens_total",
-)
 
 
 @dataclass(frozen=True)
@@ -64,15 +54,6 @@ class ServerMetricNames:
             + self.prompt_tokens
             + self.generation_tokens
         )
-
-
-def metric_names_for(engine: str) -> ServerMetricNames:
-    """The metric names an engine's adapter declares (ConfigError for an unknown engine)."""
-    from evalclient.engines import engine_kinds, get_adapter
-
-    if engine.lower() not in engine_kinds():
-        raise ConfigError(f"unknown engine {engine!r}", hint=f"use one of {', '.join(engine_kinds())}")
-    return get_adapter(engine.lower()).metric_names
 
 
 @dataclass(frozen=True, slots=True)

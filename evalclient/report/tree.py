@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from evalclient.errors import ResultsError
+from evalclient.results.manifest import Manifest, read_manifest
 from evalclient.results.organizer import repeats_file
+from evalclient.results.prediction import PredictionRow, answer_of
 from evalclient.results.record import CombinationRecord, load_record
 
 Key = tuple[str, str, str]
@@ -83,7 +85,7 @@ class ResultsTree:
     """Everything the reports read from one results folder."""
 
     base_dir: Path
-    manifest: dict[str, Any] | None
+    manifest: Manifest | None
     combinations: dict[Key, Combination]
     process_gone: bool = False
     """The manifest says `running`, but the run's process has ended."""
@@ -93,7 +95,7 @@ class ResultsTree:
         """The manifest's status; `interrupted` where it says `running` and the run's process is gone."""
         if self.manifest is None:
             return None
-        return "interrupted" if self.process_gone else str(self.manifest.get("status"))
+        return "interrupted" if self.process_gone else str(self.manifest.status)
 
     @property
     def run_status_text(self) -> str:
@@ -132,7 +134,7 @@ def load_tree(base_dir: Path) -> ResultsTree:
     """Read the tree at `base_dir`; ResultsError when it holds neither a manifest nor a metrics file."""
     detailed = base_dir / "metrics" / "detailed"
     files = sorted(detailed.glob("*.json")) if detailed.is_dir() else []
-    manifest = _manifest(base_dir / "manifest.json")
+    manifest = read_manifest(base_dir / "manifest.json")
     if manifest is None and not files:
         raise ResultsError(
             f"no results in {base_dir} (neither manifest.json nor metrics/detailed/*.json)",
@@ -157,11 +159,11 @@ def load_tree(base_dir: Path) -> ResultsTree:
         key = _key_from_name(stem, combinations, presets)
         combinations[key] = Combination(*key, status="unreadable", reason=message)
     _apply_manifest_outcomes(manifest, combinations)
-    gone = manifest is not None and manifest.get("status") == "running" and _process_gone(base_dir, manifest)
+    gone = manifest is not None and manifest.status == "running" and _process_gone(base_dir, manifest)
     return ResultsTree(base_dir, manifest, combinations, gone)
 
 
-def _process_gone(base_dir: Path, manifest: dict[str, Any]) -> bool:
+def _process_gone(base_dir: Path, manifest: Manifest) -> bool:
     """Whether the process of the run the manifest names has ended (False where it cannot be told)."""
     from evalclient.results.lock import RunLock
 
@@ -172,7 +174,7 @@ def _process_gone(base_dir: Path, manifest: dict[str, Any]) -> bool:
         return False
     if not isinstance(holder, dict):
         return False
-    if holder.get("run_id") is not None and holder.get("run_id") != manifest.get("run_id"):
+    if holder.get("run_id") is not None and holder.get("run_id") != manifest.run_id:
         return True  # another run took the folder's lock since: this one no longer holds it
     pid = holder.get("pid")
     if isinstance(pid, int) and pid > 0:
@@ -202,43 +204,26 @@ def _lock_is_free(path: Path) -> bool:
         os.close(fd)
 
 
-def _manifest(path: Path) -> dict[str, Any] | None:
-    if not path.exists():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ResultsError(
-            f"cannot read {path}: {exc}", "delete it to report only the metrics files that exist"
-        ) from None
-    return data if isinstance(data, dict) else None
+def _planned(manifest: Manifest | None) -> list[Key]:
+    plan = manifest.plan if manifest is not None else []
+    return [(d.model, d.preset, dataset) for d in plan for dataset in d.datasets]
 
 
-def _planned(manifest: dict[str, Any] | None) -> list[Key]:
-    keys: list[Key] = []
-    for deployment in (manifest or {}).get("plan") or []:
-        for dataset in deployment.get("datasets") or {}:
-            keys.append((str(deployment["model"]), str(deployment["preset"]), str(dataset)))
-    return keys
-
-
-def _apply_manifest_outcomes(manifest: dict[str, Any] | None, combinations: dict[Key, Combination]) -> None:
+def _apply_manifest_outcomes(manifest: Manifest | None, combinations: dict[Key, Combination]) -> None:
     """A combination the run recorded as failed without writing a record is failed, with its reason; a
     record older than the latest run's failure says so."""
     if manifest is None:
         return
-    for name, outcome in (manifest.get("combinations") or {}).items():
-        parts = str(name).split("/")
+    for name, outcome in manifest.combinations.items():
+        parts = name.split("/")
         combo = combinations.get((parts[0], parts[1], parts[2])) if len(parts) == 3 else None
-        if combo is None or not isinstance(outcome, dict):
+        if combo is None:
             continue
-        status, reason = outcome.get("status"), _first_line(outcome.get("error"))
+        status, reason = outcome.status, _first_line(outcome.error)
         if combo.status == "missing" and status in ("failed", "partial"):
-            combo.status = str(status)
+            combo.status = status
             combo.reason = reason or "no reason recorded"
-        elif (
-            combo.record is not None and status == "failed" and combo.record.run_id != manifest.get("run_id")
-        ):
+        elif combo.record is not None and status == "failed" and combo.record.run_id != manifest.run_id:
             combo.notes.append(
                 f"the latest run failed it ({reason}); shown: the record of run {combo.record.run_id}"
             )
@@ -255,12 +240,11 @@ def _samples(base_dir: Path, record: CombinationRecord, notes: list[str]) -> lis
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         notes.append(f"predictions {record.predictions_file} unreadable: {exc}")
         return None
-    return [_sample_row(row) for row in rows if isinstance(row, dict)]
+    return [_sample_row(PredictionRow.from_dict(row)) for row in rows if isinstance(row, dict)]
 
 
-def _sample_row(row: dict[str, Any]) -> SampleRow:
-    verdict = row.get("score") if isinstance(row.get("score"), dict) else {}
-    completions = [c for c in row.get("completions") or [] if isinstance(c, dict)]
+def _sample_row(row: PredictionRow) -> SampleRow:
+    completions = [c for c in row.completions if isinstance(c, dict)]
     ttft = next((c["ttft_ms"] for c in completions if isinstance(c.get("ttft_ms"), int | float)), None)
     generated = [
         c["completion_tokens"]
@@ -268,18 +252,13 @@ def _sample_row(row: dict[str, Any]) -> SampleRow:
         if c.get("kind") in ("chat", "generate") and isinstance(c.get("completion_tokens"), int)
     ]
     return SampleRow(
-        id=str(row.get("id")),
-        answered=row.get("error") is None and row.get("solver_error") is None,
-        verdict=dict(verdict or {}),
-        answer=answer_of(row.get("response"), verdict or {}),
+        id=row.id,
+        answered=row.answered,
+        verdict=dict(row.score),
+        answer=row.answer,
         ttft_ms=float(ttft) if ttft is not None else None,
         output_tokens=sum(generated) if generated else None,
     )
-
-
-def answer_of(response: Any, verdict: dict[str, Any]) -> Any:
-    """The answer to compare between two askings: the text, and the choice a log-likelihood task picked."""
-    return response, verdict.get("predicted"), verdict.get("predicted_norm")
 
 
 def _repeats(base_dir: Path, record: CombinationRecord, notes: list[str]) -> list[RepeatRow]:

@@ -12,13 +12,13 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from evalclient.client.completion import ErrorKind
 from evalclient.client.limit import AdaptiveLimit
 from evalclient.deploy.deployment import Deployment
 from evalclient.monitor import LivePerformanceMonitor
-from evalclient.results import CombinationRecord, ResultsOrganizer, SampleError
+from evalclient.results import CombinationRecord, PredictionRow, ResultsOrganizer, SampleError
 from evalclient.results.checkpoint import Checkpoint
 from evalclient.results.record import Status
 from evalclient.sweep.served_model import served_model
@@ -59,6 +59,13 @@ class Combination:
         return f"{self.model}_{self.preset}/{self.task.name}"
 
 
+class Evaluated(NamedTuple):
+    """A combination's record and its predictions lines, as written."""
+
+    record: CombinationRecord
+    predictions: list[PredictionRow]
+
+
 async def evaluate_combination(
     combo: Combination,
     *,
@@ -70,8 +77,9 @@ async def evaluate_combination(
     resume: bool,
     limit: AdaptiveLimit | None = None,
     sandbox: CodeSandbox | None = None,
-) -> CombinationRecord:
-    """Run the combination to its record (written); cancellation keeps every finished answer checkpointed.
+) -> Evaluated:
+    """Run the combination to its record and predictions (written); cancellation keeps every finished answer
+    checkpointed.
 
     `sandbox` runs the model's programs for code tasks (the run's one sandbox, started on first use)."""
     checkpoint = Checkpoint(
@@ -96,10 +104,10 @@ async def evaluate_combination(
     answered = {o.sample_id: o for o in fresh} | reused
     outputs = [answered[s.id] for s in combo.samples]
     context = ScoreContext(sandbox=sandbox)
-    record = await _record(combo, outputs, fresh, server, monitor, results, client_load(limit), context)
-    if record.status == "complete":
+    evaluated = await _record(combo, outputs, fresh, server, monitor, results, client_load(limit), context)
+    if evaluated.record.status == "complete":
         checkpoint.discard()
-    return record
+    return evaluated
 
 
 def _reusable(checkpoint: Checkpoint, samples: Sequence[Sample]) -> dict[str, SampleOutput]:
@@ -125,7 +133,7 @@ async def _record(
     results: ResultsOrganizer,
     load: dict[str, int | None],
     context: ScoreContext,
-) -> CombinationRecord:
+) -> Evaluated:
     failed = [o for o in outputs if not o.ok]
     status, reason = outcome(outputs, failed)
     score = ScoreResult(metrics={})
@@ -135,7 +143,8 @@ async def _record(
     performance = monitor.performance_metrics(combo.task.name, [c for o in fresh for c in o.completions])
     stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
     rows = [prediction_row(o, score.per_sample.get(o.sample_id, {})) for o in outputs]
-    views = results.save_predictions(combo.model, combo.preset, combo.task.name, rows, stamp)
+    lines = [row.as_dict() for row in rows]
+    views = results.save_predictions(combo.model, combo.preset, combo.task.name, lines, stamp)
     measured = {**performance.metrics, **load, "time_to_ready_s": server.ready_s}
     unavailable = {k: why for k, why in performance.unavailable.items() if measured.get(k) is None}
     if load["client_concurrency"] is None:
@@ -177,7 +186,7 @@ async def _record(
         len(failed),
         score.metrics,
     )
-    return record
+    return Evaluated(record, rows)
 
 
 def _served_id(server: Deployment, asked: str) -> str:
@@ -231,19 +240,19 @@ def _sample_error(output: SampleOutput) -> SampleError:
     return SampleError(id=output.sample_id, kind=str(failure.kind), message=failure.message)
 
 
-def prediction_row(output: SampleOutput, verdict: dict[str, Any]) -> dict[str, Any]:
+def prediction_row(output: SampleOutput, verdict: dict[str, Any]) -> PredictionRow:
     """One predictions line: the answer as sent, its verdict, and every completion in full."""
     final = output.final
-    answered = final is not None and final.ok
+    answer = final if final is not None and final.ok else None
     failure = output.failure
-    return {
-        "id": output.sample_id,
-        "response": final.text if answered and final is not None else None,
-        "reasoning": final.reasoning if answered and final is not None else None,
-        "tool_calls": [c.as_dict() for c in final.tool_calls] if answered and final is not None else [],
-        "finish_reason": final.finish_reason if final is not None else None,
-        "error": None if failure is None else failure.as_dict(),
-        "score": verdict,
-        "completions": [c.as_dict() for c in output.completions],
-        "solver_error": None if output.error is None else output.error.as_dict(),
-    }
+    return PredictionRow(
+        id=output.sample_id,
+        response=None if answer is None else answer.text,
+        reasoning=None if answer is None else answer.reasoning,
+        tool_calls=[] if answer is None else [c.as_dict() for c in answer.tool_calls],
+        finish_reason=None if final is None else final.finish_reason,
+        error=None if failure is None else failure.as_dict(),
+        score=verdict,
+        completions=[c.as_dict() for c in output.completions],
+        solver_error=None if output.error is None else output.error.as_dict(),
+    )

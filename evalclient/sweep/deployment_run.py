@@ -18,17 +18,16 @@ from typing import Protocol
 from evalclient.client import ServerClient
 from evalclient.config import Config
 from evalclient.deploy.deployment import Deployment, Provider, SpecFor
-from evalclient.deploy.docker_engine import DockerEngine
 from evalclient.deploy.endpoint import fetch_info
 from evalclient.engines.base import Ports
 from evalclient.engines.model import DeploymentModel
 from evalclient.engines.registry import get_adapter
 from evalclient.errors import EngineError, EvalClientError
 from evalclient.monitor import LivePerformanceMonitor
-from evalclient.monitor.container import ContainerProbe, DockerContainerProbe
+from evalclient.monitor.container import ContainerProbe
 from evalclient.planning.plan import DeploymentPlan, Plan
 from evalclient.planning.slots import Slot
-from evalclient.results import CombinationRecord, ResultsOrganizer, combination_fingerprint
+from evalclient.results import CombinationRecord, PredictionRow, ResultsOrganizer, combination_fingerprint
 from evalclient.results.disk_full import disk_full_error, full_disk_cause
 from evalclient.sweep.combination import Combination, evaluate_combination
 from evalclient.sweep.repeats import ask_again, repeat_concurrency
@@ -40,6 +39,16 @@ from evalclient.tasks.context import CodeSandbox
 from evalclient.tasks.probe import PROBE_PASSED, probe_loglikelihood
 
 log = logging.getLogger("evalclient.sweep.runner")
+
+
+@dataclass(frozen=True)
+class _Fingerprint:
+    """A combination's fingerprint and what it was computed from that a started server may change."""
+
+    value: str
+    image_id: str | None
+    revision: str
+    dataset_revision: str
 
 
 class Reporter(Protocol):
@@ -107,6 +116,8 @@ class DeploymentRun:
         self.provider = context.provider
         self.sandbox = context.sandbox
         self.outcomes: list[Outcome] = []
+        self.fingerprints: dict[str, _Fingerprint] = {}
+        """Each dataset's fingerprint, computed once by the skip check and carried to its record."""
         self.revision = deployment.model.revision
         """The model revision the fingerprints hold: the commit it resolves to, where known."""
 
@@ -230,9 +241,9 @@ class DeploymentRun:
                 message = f"{plan.engine} cannot serve {name}'s {kinds} requests; nothing was sent"
                 self._record(Outcome(plan.model.key, plan.preset.name, name, "failed", message))
                 continue
-            fingerprint = self._fingerprint(plan, image_id, task, loaded)
+            fingerprint = self.fingerprints[name] = self._fingerprint(plan, image_id, task, loaded)
             stored = self.results.load_combination(plan.model.key, plan.preset.name, name)
-            if self.options.resume and _is_complete(stored, fingerprint):
+            if self.options.resume and _is_complete(stored, fingerprint.value):
                 path = self.results.detailed_metrics_path(plan.model.key, plan.preset.name, name)
                 self._record(Outcome(plan.model.key, plan.preset.name, name, "skipped", None, str(path)))
                 view.note(f"[dim]↷ {plan.key}/{name}: complete in {path.name}, skipped")
@@ -277,19 +288,39 @@ class DeploymentRun:
             view.note(f"[yellow]⚠ {message}")
 
     def _fingerprint(
-        self, plan: DeploymentPlan, image_id: str | None, task: TaskSpec, samples: list[Sample]
-    ) -> str:
+        self,
+        plan: DeploymentPlan,
+        image_id: str | None,
+        task: TaskSpec,
+        samples: list[Sample],
+        dataset_revision: str | None = None,
+    ) -> _Fingerprint:
+        """The combination's fingerprint as the deployment stands now (the dataset's part asked for unless
+        given)."""
         spec = self._spec_for(plan)(Ports(0))
-        return combination_fingerprint(
+        dataset = self.datasets.dataset_fingerprint(task) if dataset_revision is None else dataset_revision
+        value = combination_fingerprint(
             model_id=plan.model.hub_id,
             model_revision=self.revision,
             launch_args=spec.fingerprint_args,
             image=self.options.endpoint or spec.image,
             image_id=image_id,
-            dataset_revision=self.datasets.dataset_fingerprint(task),
+            dataset_revision=dataset,
             sample_ids=[s.id for s in samples],
             task_parameters=task.request_parameters(),
         )
+        return _Fingerprint(value, image_id, self.revision, dataset)
+
+    def _served_fingerprint(
+        self, plan: DeploymentPlan, server: Deployment, name: str, samples: list[Sample]
+    ) -> str:
+        """The skip check's fingerprint of `name`; computed again (its dataset part kept) only where the
+        server runs another image or commit than the check knew of."""
+        known = self.fingerprints[name]
+        if (known.image_id, known.revision) == (server.image_id, self.revision):
+            return known.value
+        task = plan.job(name).spec
+        return self._fingerprint(plan, server.image_id, task, samples, known.dataset_revision).value
 
     async def _evaluate_on(
         self, plan: DeploymentPlan, server: Deployment, todo: dict[str, list[Sample]], view: DeploymentDisplay
@@ -307,7 +338,7 @@ class DeploymentRun:
         ) as client:
             slot = server.slot
             monitor = LivePerformanceMonitor(
-                engine=plan.engine,
+                metric_names=self.adapter.metric_names,
                 metrics_url=server.base_url + self.adapter.metrics_path,
                 session=client.session,
                 gpu_indices=list(slot.gpus) if slot is not None and not slot.virtual else [],
@@ -338,10 +369,11 @@ class DeploymentRun:
 
     def _container_probe(self, server: Deployment) -> ContainerProbe | None:
         """The server's Docker container, for its stats and its processes' GPU memory; None elsewhere."""
-        engine = getattr(self.provider, "engine", None)
-        if server.container is None or not isinstance(engine, DockerEngine):
+        engine = getattr(self.provider, "engine", None)  # the container lifecycle, where there is one
+        if server.container is None or engine is None:
             return None
-        return DockerContainerProbe(engine.client, server.container.id, server.container.name)
+        probe: ContainerProbe | None = engine.container_probe(server.container)
+        return probe
 
     async def _evaluate_dataset(
         self,
@@ -362,13 +394,13 @@ class DeploymentRun:
             engine=plan.engine,
             task=task,
             samples=samples,
-            fingerprint=self._fingerprint(plan, server.image_id, task, samples),
+            fingerprint=self._served_fingerprint(plan, server, name, samples),
             serving=plan.serving.record(),
             requested=plan.job(name).samples,
             revision=self.revision,
         )
         try:
-            record = await evaluate_combination(
+            record, predictions = await evaluate_combination(
                 combo,
                 model=model,
                 server=server,
@@ -394,16 +426,21 @@ class DeploymentRun:
         path = self.results.detailed_metrics_path(plan.model.key, plan.preset.name, name)
         self._record(Outcome(plan.model.key, plan.preset.name, name, record.status, record.reason, str(path)))
         if self.options.repeat_subset and record.status != "failed":
-            await self._ask_again(combo, record, model, view)
+            await self._ask_again(combo, record, predictions, model, view)
 
     async def _ask_again(
-        self, combo: Combination, record: CombinationRecord, model: DeploymentModel, view: DeploymentDisplay
+        self,
+        combo: Combination,
+        record: CombinationRecord,
+        predictions: list[PredictionRow],
+        model: DeploymentModel,
+        view: DeploymentDisplay,
     ) -> None:
         """--repeat-subset: the noise floor; a failure here is a warning, never the combination's."""
         concurrency = repeat_concurrency(model.client.limit.ceiling)
         try:
             asked, changed = await ask_again(
-                combo, record, model, self.results, self.options.repeat_subset, concurrency
+                combo, record, predictions, model, self.results, self.options.repeat_subset, concurrency
             )
         except Exception as exc:
             log.exception("%s: asking again failed", combo.key)

@@ -8,13 +8,14 @@ counts what changed. The combination's record, predictions and status are never 
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from typing import Any
 
-from evalclient.results import CombinationRecord, ResultsOrganizer
+from evalclient.results import CombinationRecord, PredictionRow, ResultsOrganizer
 from evalclient.results.atomic import atomic_write_jsonl
+from evalclient.results.prediction import answer_of
 from evalclient.sweep.combination import Combination
-from evalclient.tasks.base import ModelHandle, SampleOutput
+from evalclient.tasks.base import ModelHandle, SampleOutput, ScoreResult
 from evalclient.tasks.context import ScoreContext
 from evalclient.tasks.solving import solve_samples
 
@@ -27,53 +28,51 @@ def repeat_concurrency(concurrency: int) -> int:
 async def ask_again(
     combo: Combination,
     record: CombinationRecord,
+    predictions: Sequence[PredictionRow],
     model: ModelHandle,
     results: ResultsOrganizer,
     count: int,
     concurrency: int,
 ) -> tuple[int, int]:
-    """Ask `count` answered samples again; (samples asked, answers that changed)."""
-    if record.predictions_file is None or combo.task.scorer is None:
+    """Ask `count` of the combination's answered samples again (`predictions`: its lines, as just written);
+    (samples asked, answers that changed)."""
+    if combo.task.scorer is None:
         return 0, 0
     by_id = {s.id: s for s in combo.samples}
-    first = [r for r in _answered_rows(results, record.predictions_file) if r["id"] in by_id][:count]
-    samples = [by_id[row["id"]] for row in first]
+    first = [r for r in predictions if r.answered and r.id in by_id][:count]
+    samples = [by_id[row.id] for row in first]
     outputs: list[SampleOutput] = []
     for start in range(0, len(samples), concurrency):
         outputs += await solve_samples(combo.task, samples[start : start + concurrency], model)
     score = await combo.task.scorer(samples, {o.sample_id: o for o in outputs}, ScoreContext())
-    rows: list[dict[str, Any]] = []
-    for row, output in zip(first, outputs, strict=True):
-        final = output.final
-        response = final.text if output.ok and final is not None else None
-        rows.append(
-            {
-                "id": output.sample_id,
-                "fingerprint": record.fingerprint,
-                "run_id": record.run_id,
-                "concurrency": concurrency,
-                "response": response,
-                "score": score.per_sample.get(output.sample_id, {}),
-                "error": None if output.failure is None else output.failure.as_dict(),
-                "first_response": row.get("response"),
-                "first_score": row.get("score") or {},
-            }
-        )
-    path = results.repeats_path(record.model, record.preset, record.dataset)
-    atomic_write_jsonl(path, rows)
+    rows = [
+        _repeat_row(row, output, record, concurrency, score)
+        for row, output in zip(first, outputs, strict=True)
+    ]
+    atomic_write_jsonl(results.repeats_path(record.model, record.preset, record.dataset), rows)
     changed = sum(
-        _answer(r["response"], r["score"]) != _answer(r["first_response"], r["first_score"]) for r in rows
+        answer_of(r["response"], r["score"]) != answer_of(r["first_response"], r["first_score"]) for r in rows
     )
     return len(rows), changed
 
 
-def _answer(response: Any, verdict: dict[str, Any]) -> tuple[Any, ...]:
-    """What was answered: the text, and the choice a log-likelihood task picked."""
-    return response, verdict.get("predicted"), verdict.get("predicted_norm")
-
-
-def _answered_rows(results: ResultsOrganizer, predictions_file: str) -> list[dict[str, Any]]:
-    lines = (results.base_dir / predictions_file).read_text(encoding="utf-8").splitlines()
-    rows = [json.loads(line) for line in lines if line.strip()]
-    answered = [r for r in rows if r.get("error") is None and r.get("solver_error") is None]
-    return answered
+def _repeat_row(
+    first: PredictionRow,
+    output: SampleOutput,
+    record: CombinationRecord,
+    concurrency: int,
+    score: ScoreResult,
+) -> dict[str, Any]:
+    """The second answer and its verdict, beside the first."""
+    final = output.final
+    return {
+        "id": output.sample_id,
+        "fingerprint": record.fingerprint,
+        "run_id": record.run_id,
+        "concurrency": concurrency,
+        "response": final.text if output.ok and final is not None else None,
+        "score": score.per_sample.get(output.sample_id, {}),
+        "error": None if output.failure is None else output.failure.as_dict(),
+        "first_response": first.response,
+        "first_score": first.score,
+    }

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evalclient.host.model_cache import model_dir
+from evalclient.deploy.model_cache import model_dir
 
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
 

@@ -44,6 +44,7 @@ from evalclient.tasks.base import HubSource, ModelHandle, Sample, SampleOutput, 
 from evalclient.tasks.context import JudgeItem, Judgment, ScoreContext
 from evalclient.tasks.judged import answered_text, judge_bookkeeping, pending
 from evalclient.tasks.quality import answer_quality
+from evalclient.tasks.report_spec import Headline, ReportSpec
 from evalclient.tasks.text import ask
 from evalclient.tasks.win_rate import Comparison, GamedRow, length_controlled_winrate, win_rate
 
@@ -311,6 +312,7 @@ def _task(name: str, setting: Setting, description: str) -> TaskSpec:
         sampling=SAMPLING,
         description=description,
         prepare_rows=baseline_check(setting),
+        report=ReportSpec((Headline("win_rate", "win", binary=False, scale=100.0),), "conversation"),
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any, TypeGuard
 from evalclient.errors import DatasetError
 from evalclient.tasks.base import HubSource, Sample
 from evalclient.tasks.multiple_choice import MCDeclaration, MCItem, mc_task
+from evalclient.tasks.report_spec import ACC_NORM, ACCURACY, ReportSpec
 
 
 def labelled_choices(row: Mapping[str, Any]) -> tuple[list[str], list[str]]:
@@ -65,5 +66,7 @@ ARC = MCDeclaration(
     item_of=arc_item,
     intro="Answer the following multiple-choice science question.",
     description="grade-school science questions, Challenge set (1,172 in test); acc, acc_norm or by label",
+    # generative chance: four choices (a few questions have three or five)
+    report=ReportSpec((ACC_NORM, ACCURACY), "reasoning", chance=0.25),
 )
 ARC_CHALLENGE = mc_task(ARC)

@@ -22,7 +22,9 @@ from evalclient.client.requests import (
     Sampling,
 )
 from evalclient.errors import UsageError
+from evalclient.results.prediction import PredictionRow
 from evalclient.tasks.context import ScoreContext
+from evalclient.tasks.report_spec import ReportSpec
 
 if TYPE_CHECKING:
     from evalclient.tasks.hub import HubStore
@@ -144,9 +146,15 @@ class SampleOutput:
         }
 
     @classmethod
+    def from_prediction(cls, row: PredictionRow) -> SampleOutput:
+        """The sample's output as the run had it: a predictions line's completions and the solver's error."""
+        error = RequestError.from_dict(row.solver_error) if row.solver_error else None
+        return cls(row.id, [Completion.from_dict(c) for c in row.completions], error)
+
+    @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SampleOutput:
-        """From `as_dict`'s form, or a predictions line (whose solver error is `solver_error`)."""
-        error = data.get("solver_error", data.get("error")) if "completions" in data else None
+        """From `as_dict`'s form (a checkpoint line); a predictions line is read by `PredictionRow`."""
+        error = data.get("error") if "completions" in data else None
         return cls(
             sample_id=str(data["id"]),
             completions=[Completion.from_dict(c) for c in data.get("completions") or ()],
@@ -220,10 +228,8 @@ class TaskSpec:
     question file and an answer file per category); None: the split's declared files are its rows."""
     prepare_rows: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
     """Completes and checks rows after loading, from a file or the hub (bfcl: each row's category)."""
-
-    @property
-    def implemented(self) -> bool:
-        return self.solver is not None and self.scorer is not None
+    report: ReportSpec = field(kw_only=True)
+    """What the reports read: headline metric, chance level, report family."""
 
     def with_options(self, options: TaskOptions) -> TaskSpec:
         """This task as `options` ask (mode already resolved); UsageError if it has no such option."""

@@ -26,6 +26,7 @@ from evalclient.tasks.base import (
     off_loop,
 )
 from evalclient.tasks.quality import answer_quality
+from evalclient.tasks.report_spec import Headline, ReportSpec
 from evalclient.tasks.smoothed_bleu import corpus_bleu, sentence_bleu
 from evalclient.tasks.text import answer_text, ask
 
@@ -95,6 +96,10 @@ def score_now(samples: Sequence[Sample], outputs: Mapping[str, SampleOutput]) ->
     return ScoreResult(metrics, verdicts)
 
 
+REPORT = ReportSpec((Headline("bleu_score", "bleu", binary=False, scale=100.0),), "code")
+"""codet5 summarises code: it is compared with the code tasks."""
+
+
 def codet5_task(options: TaskOptions | None = None) -> TaskSpec:
     options = options or TaskOptions()
     if options.mode is not None or options.num_fewshot:
@@ -125,6 +130,7 @@ def codet5_task(options: TaskOptions | None = None) -> TaskSpec:
         sampling=SAMPLING,
         description=f"CodeXGLUE code-to-text ({language}); CodeXGLUE's smoothed BLEU-4 and ROUGE",
         configure=codet5_task,
+        report=REPORT,
     )
 
 

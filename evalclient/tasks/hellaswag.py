@@ -13,6 +13,7 @@ import re
 from evalclient.errors import DatasetError
 from evalclient.tasks.base import HubSource, Sample
 from evalclient.tasks.multiple_choice import MCDeclaration, MCItem, mc_task
+from evalclient.tasks.report_spec import ACC_NORM, ACCURACY, ReportSpec
 
 _BRACKETS = re.compile(r"\[.*?\]")
 
@@ -59,5 +60,6 @@ HELLASWAG = mc_task(
         item_of=hellaswag_item,
         intro="Which ending continues the text most plausibly?",
         description="commonsense sentence completion (10,042 in validation); acc and acc_norm, or by label",
+        report=ReportSpec((ACC_NORM, ACCURACY), "reasoning", chance=0.25),
     )
 )

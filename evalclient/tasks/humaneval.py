@@ -29,6 +29,7 @@ from evalclient.tasks.base import HubSource, ModelHandle, Sample, TaskSpec
 from evalclient.tasks.code_answers import first_code_block, truncate_at_stops
 from evalclient.tasks.code_scoring import drawing_solver, execution_scorer, sampling_for
 from evalclient.tasks.context import Program
+from evalclient.tasks.report_spec import PASS_AT_1, ReportSpec
 from evalclient.tasks.text import user_message
 
 Style = Literal["instruct", "completion"]
@@ -119,6 +120,7 @@ def humaneval_task(
         sampling=sampling,
         description=f"164 Python functions from docstrings, run against their tests ({style} prompt); pass@1",
         offline_rows=package_rows,
+        report=ReportSpec((PASS_AT_1,), "code"),
     )
 
 

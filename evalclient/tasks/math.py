@@ -30,6 +30,7 @@ from evalclient.tasks.base import (
 )
 from evalclient.tasks.lm_eval_match import FALLBACK, exact_match, normalised, regex_filter
 from evalclient.tasks.quality import answer_quality
+from evalclient.tasks.report_spec import ACCURACY, ReportSpec
 from evalclient.tasks.text import answer_text, ask
 
 STRICT_PATTERN = re.compile(r"#### (\-?[0-9\.\,]+)")
@@ -140,4 +141,5 @@ GSM8K = TaskSpec(
     request_kinds=frozenset({RequestKind.CHAT}),
     sampling=SAMPLING,
     description="grade-school math word problems (1,319 in test); lm-eval's strict and flexible exact match",
+    report=ReportSpec((ACCURACY,), "reasoning"),
 )

@@ -45,6 +45,7 @@ from evalclient.tasks.base import HubSource, ModelHandle, Sample, TaskSpec
 from evalclient.tasks.code_answers import first_code_block, truncate_at_stops
 from evalclient.tasks.code_scoring import drawing_solver, execution_scorer, sampling_for
 from evalclient.tasks.context import Program
+from evalclient.tasks.report_spec import PASS_AT_1, ReportSpec
 from evalclient.tasks.text import user_message
 
 Subset = Literal["full", "sanitized"]
@@ -237,6 +238,7 @@ def mbpp_task(
                 else " (lm-eval v0.4.12's 3-shot `mbpp`)"
             )
         ),
+        report=ReportSpec((PASS_AT_1,), "code"),
     )
 
 

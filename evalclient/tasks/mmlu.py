@@ -16,6 +16,7 @@ from typing import Any
 from evalclient.errors import DatasetError
 from evalclient.tasks.base import FewShot, HubSource, Sample
 from evalclient.tasks.multiple_choice import MCDeclaration, MCItem, by_group, mc_task, mean_of
+from evalclient.tasks.report_spec import ACC, ACCURACY, ReportSpec
 
 LETTERS = ("A", "B", "C", "D")
 CATEGORIES = {
@@ -136,6 +137,7 @@ MMLU_DECLARATION = MCDeclaration(
     gen_item_of=_generative_item,
     intro="The following is a multiple choice question. Worked examples, where given, come first.",
     description="57 subjects of knowledge (14,042 in test); lm-eval's prompt, 5-shot by default; acc",
+    report=ReportSpec((ACC, ACCURACY), "knowledge", chance=0.25),
     ll_metrics=_breakdown("acc"),
     gen_metrics=_breakdown("accuracy"),
     fewshot=FewShot("dev", first_of_subject),

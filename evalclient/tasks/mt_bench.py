@@ -47,6 +47,7 @@ from evalclient.tasks.judged import answered_text, judge_bookkeeping, pending
 from evalclient.tasks.mt_bench_prompts import DEFAULT_TEMPERATURE, NEED_REFERENCE, PROMPTS, TEMPERATURES
 from evalclient.tasks.mt_bench_references import HINT, fastchat_id
 from evalclient.tasks.quality import answer_quality
+from evalclient.tasks.report_spec import Headline, ReportSpec
 
 MAX_TOKENS = 1024
 JUDGE_SAMPLING = Sampling(max_tokens=2048, temperature=0.0)
@@ -217,4 +218,5 @@ MT_BENCH = TaskSpec(
         "80 two-turn questions (160 turns), FastChat's per-category temperatures (0.7 shown: writing, "
         "roleplay and unknown categories); graded 1-10 per turn by a judge (`evalclient judge`)"
     ),
+    report=ReportSpec((Headline("mt_bench_score", "mean_rating", binary=False, scale=10.0),), "conversation"),
 )

@@ -40,6 +40,7 @@ from evalclient.tasks.base import (
 )
 from evalclient.tasks.choice_parser import parse_choice
 from evalclient.tasks.quality import answer_quality
+from evalclient.tasks.report_spec import ReportSpec
 from evalclient.tasks.text import answer_text, ask
 
 GENERATIVE_SAMPLING = Sampling(max_tokens=32)
@@ -227,6 +228,7 @@ class MCDeclaration:
     item_of: ItemOf
     intro: str
     description: str
+    report: ReportSpec
     id_field: str | None = None
     gen_item_of: ItemOf | None = None
     """The item as the generative prompt shows it, where it differs (MMLU: choice texts, not letters)."""
@@ -262,6 +264,7 @@ def mc_task(decl: MCDeclaration, options: TaskOptions | None = None) -> TaskSpec
         "fewshot": decl.fewshot,
         "stratify": decl.stratify,
         "configure": lambda o: mc_task(decl, o),
+        "report": decl.report,
     }
     if mode == LOGLIKELIHOOD_MODE:
         return TaskSpec(

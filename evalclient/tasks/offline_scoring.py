@@ -22,7 +22,7 @@ from evalclient.client.requests import RequestKind
 from evalclient.client.tool_calls import parsed_tool_call
 from evalclient.errors import DatasetError, UsageError
 from evalclient.results.atomic import atomic_write_jsonl
-from evalclient.sandbox import choose_sandbox
+from evalclient.results.prediction import PredictionRow
 from evalclient.tasks.base import (
     GENERATIVE_MODE,
     LOGLIKELIHOOD_MODE,
@@ -73,10 +73,11 @@ def read_predictions(path: Path) -> dict[str, SampleOutput]:
 
 
 def prediction_output(row: Mapping[str, Any]) -> SampleOutput:
-    """A predictions line as a SampleOutput: its stored completions, else one built from response."""
+    """A predictions line as a SampleOutput: its stored completions (evalclient's own file), else one built
+    from response."""
     sample_id = str(row["id"])
     if isinstance(row.get("completions"), list):
-        return SampleOutput.from_dict(row)
+        return SampleOutput.from_prediction(PredictionRow.from_dict(row))
     response = row.get("response")
     if response is not None and not isinstance(response, str):
         raise ValueError("'response' must be a string")
@@ -137,7 +138,8 @@ async def score_predictions(
 ) -> ScoreResult:
     """Score every prediction whose id is a sample of the dataset; unknown ids are an error. The metrics say
     how much of the dataset the predictions cover (`num_scored` of `num_dataset_samples`, `coverage`): a
-    score over 2 of 12 samples is not a score of the dataset."""
+    score over 2 of 12 samples is not a score of the dataset. Code datasets need `context` to carry the
+    sandbox the caller chose (the `score` command passes the sweep's)."""
     outputs = read_predictions(predictions)
     task = _task_for(dataset, outputs)
     if task.scorer is None:
@@ -155,7 +157,7 @@ async def score_predictions(
             f"{predictions}: {len(unknown)} id(s) are not in {task.name}, e.g. {', '.join(unknown[:3])}",
             "ids are the dataset's own id field, else the 0-based row index",
         )
-    result = await task.scorer(samples, outputs, context or ScoreContext(sandbox=choose_sandbox()))
+    result = await task.scorer(samples, outputs, context or ScoreContext())
     result.metrics.update(num_scored=len(samples), num_dataset_samples=len(every))
     result.metrics["coverage"] = len(samples) / len(every)
     return result

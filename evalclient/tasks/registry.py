@@ -83,11 +83,6 @@ def all_tasks() -> list[TaskSpec]:
     return [_TASKS[name] for name in SWEEP_ORDER]
 
 
-def implemented_names() -> list[str]:
-    """Names of the datasets that can be run and scored now, in sweep order."""
-    return [name for name in SWEEP_ORDER if _TASKS[name].implemented]
-
-
 def variant_names() -> list[str]:
     """Names of the variants (humaneval_completion, mbpp_sanitized, mbpp_completion, alpaca_eval_v1)."""
     return list(VARIANTS)

@@ -16,6 +16,7 @@ from typing import Any
 from evalclient.errors import DatasetError
 from evalclient.tasks.base import HubSource, Sample
 from evalclient.tasks.multiple_choice import MCDeclaration, MCItem, mc_task, mean_of
+from evalclient.tasks.report_spec import ACCURACY, MC2, ReportSpec
 
 QA_PROMPT = (
     "Q: What is human life expectancy in the United States?\n"
@@ -88,5 +89,7 @@ TRUTHFULQA = mc_task(
         intro="Answer the question truthfully: choose the true answer.",
         description="questions that tempt imitative falsehoods (817); lm-eval's MC1 and MC2, or MC1 by label",
         ll_metrics=truthfulqa_metrics,
+        # generative chance: MC1 has 2 to 13 choices; 1/5 approximates it
+        report=ReportSpec((MC2, ACCURACY), "knowledge", chance=0.2),
     )
 )

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from evalclient.engines import get_adapter
 from evalclient.monitor import LivePerformanceMonitor, probe_gpus
 from evalclient.monitor.nvml import GpuSample, NvmlSampler
 
@@ -178,7 +179,11 @@ def test_the_load_process_memory_is_attributed(load: subprocess.Popen[str]) -> N
 
 async def test_window_energy_matches_power_under_load(load: subprocess.Popen[str]) -> None:
     monitor = LivePerformanceMonitor(
-        engine="tgi", metrics_url=None, session=None, gpu_indices=[0], max_batch_total_tokens=None
+        metric_names=get_adapter("tgi").metric_names,
+        metrics_url=None,
+        session=None,
+        gpu_indices=[0],
+        max_batch_total_tokens=None,
     )
     await monitor.start()
     try:

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from evalclient.engines import get_adapter
 from evalclient.monitor import LivePerformanceMonitor, probe_gpus
 
 PROBE = probe_gpus()
@@ -23,7 +24,7 @@ def test_probe_names_every_gpu() -> None:
 
 async def test_window_has_real_gpu_readings() -> None:
     monitor = LivePerformanceMonitor(
-        engine="tgi",
+        metric_names=get_adapter("tgi").metric_names,
         metrics_url=None,
         session=None,
         gpu_indices=[0],

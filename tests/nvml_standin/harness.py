@@ -24,6 +24,7 @@ from typing import Any
 
 from evalclient.client.completion import Completion
 from evalclient.client.requests import RequestKind
+from evalclient.engines import get_adapter
 from evalclient.monitor import LivePerformanceMonitor
 from evalclient.monitor.nvml import NvmlSampler, probe_gpus
 
@@ -135,7 +136,7 @@ async def run_monitor(request: Mapping[str, Any]) -> dict[str, Any]:
     elif spec:
         container = ScriptedContainer(spec["stats"], spec["pids"], spec.get("oom", ()))
     monitor = LivePerformanceMonitor(
-        engine=request.get("engine", "tgi"),
+        metric_names=get_adapter(request.get("engine", "tgi")).metric_names,
         metrics_url=None,
         session=None,
         gpu_indices=request["gpus"],

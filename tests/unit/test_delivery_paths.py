@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from evalclient.deploy.host_paths import Mount, host_path, own_container_id, require_same_paths
+from evalclient.deploy.model_cache import cached_gb, has_token, model_dir, resolve_model_cache
 from evalclient.deploy.ownership import PID_LABEL, PIDNS_LABEL, owner_alive, owner_labels, pid_namespace
 from evalclient.errors import EnvironmentProblem
-from evalclient.host.model_cache import cached_gb, has_token, model_dir, resolve_model_cache
 
 CID = "3f" * 32
 

@@ -75,7 +75,7 @@ def test_a_full_disk_is_one_line_and_a_closed_manifest(
 
 
 def test_a_report_on_a_full_disk_is_a_failure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from evalclient import cli
+    from evalclient.cli import report as cli
 
     def full(*args: Any) -> None:
         try:
@@ -83,14 +83,14 @@ def test_a_report_on_a_full_disk_is_a_failure(monkeypatch: pytest.MonkeyPatch, t
         except OSError as exc:
             raise cli.ResultsError("cannot write the report") from exc
 
-    monkeypatch.setattr(cli, "_report", full)
-    failure = cli._try_report(None, tmp_path)  # type: ignore[arg-type]
+    monkeypatch.setattr(cli, "show_reports", full)
+    failure = cli.try_reports(None, tmp_path)  # type: ignore[arg-type]
     assert isinstance(failure, DiskFullError)
     assert failure.exit_code == 1
     assert failure.message.startswith(f"no space left on the disk of {tmp_path}: ")
 
-    monkeypatch.setattr(cli, "_report", lambda *args: 1 / 0)
-    other = cli._try_report(None, tmp_path)  # type: ignore[arg-type]
+    monkeypatch.setattr(cli, "show_reports", lambda *args: 1 / 0)
+    other = cli.try_reports(None, tmp_path)  # type: ignore[arg-type]
     assert other is not None
     assert (
         other.message

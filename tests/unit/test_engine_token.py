@@ -16,10 +16,10 @@ import pytest
 from evalclient.config import ModelSpec, load_config
 from evalclient.deploy.deployment import Deployment
 from evalclient.deploy.docker_engine import DockerEngine
+from evalclient.deploy.model_cache import hub_token
 from evalclient.engines import get_adapter
 from evalclient.engines.base import LaunchSpec
 from evalclient.errors import EngineError, EnvironmentProblem
-from evalclient.host.model_cache import hub_token
 from evalclient.planning.json_view import plan_document
 from evalclient.planning.plan import build_plan
 from evalclient.planning.slots import virtual_pool

@@ -185,3 +185,10 @@ async def test_sglang_serving_limits_come_from_its_server_info(serve_app: Any, p
     assert adapter.kv_budget("", info, 32768) == 20480
     without_states = {k: v for k, v in SERVER_INFO.items() if k != "internal_states"}
     assert adapter.server_concurrency(without_states, CONFIG.preset("balanced")) == 128
+
+
+def test_the_config_names_exactly_the_registered_engines() -> None:
+    from evalclient.config import ENGINE_KINDS
+    from evalclient.engines import engine_kinds
+
+    assert engine_kinds() == ENGINE_KINDS

@@ -9,6 +9,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from evalclient.engines import get_adapter
 from evalclient.monitor import LivePerformanceMonitor
 from evalclient.monitor.aggregate import ContainerSource, GpuSource, ServerSource, build_report
 from evalclient.monitor.container import ContainerSample, ContainerSampler
@@ -175,7 +176,7 @@ def test_report_counts_oom_events_from_before_the_window() -> None:
 async def test_monitor_reports_container_figures_without_a_gpu() -> None:
     container = ScriptedContainer(DOCS, oom=[[], [], [7]])
     monitor = LivePerformanceMonitor(
-        engine="vllm",
+        metric_names=get_adapter("vllm").metric_names,
         metrics_url=None,
         session=None,
         gpu_indices=[],

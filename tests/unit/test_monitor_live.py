@@ -18,6 +18,7 @@ from aiohttp import web
 
 from evalclient.client.completion import Completion
 from evalclient.client.requests import RequestKind
+from evalclient.engines import get_adapter
 from evalclient.errors import EvalClientError
 from evalclient.monitor import PERFORMANCE_FIELDS, LivePerformanceMonitor
 from evalclient.monitor.aggregate import GPU_REPORT_FIELDS
@@ -96,7 +97,7 @@ def monitor_for(
 ) -> LivePerformanceMonitor:
     kw.setdefault("gpu_indices", [])
     return LivePerformanceMonitor(
-        engine="vllm",
+        metric_names=get_adapter("vllm").metric_names,
         metrics_url=url,
         session=session,
         max_batch_total_tokens=None,
@@ -174,7 +175,7 @@ async def test_real_pynvml_without_gpu_gives_nulls_with_reasons() -> None:
     if probe_gpus().available:
         pytest.skip("this host has a GPU")
     monitor = LivePerformanceMonitor(
-        engine="tgi",
+        metric_names=get_adapter("tgi").metric_names,
         metrics_url=None,
         session=None,
         gpu_indices=[0],
@@ -297,14 +298,18 @@ async def test_window_closed_by_an_exception_still_ends() -> None:
     assert monitor.windows["x"].end is not None
 
 
-def test_unknown_engine_and_bad_interval() -> None:
+def test_a_bad_interval_is_refused() -> None:
     with pytest.raises(EvalClientError, match="unknown engine"):
         LivePerformanceMonitor(
-            engine="x", metrics_url=None, session=None, gpu_indices=[], max_batch_total_tokens=None
+            metric_names=get_adapter("x").metric_names,
+            metrics_url=None,
+            session=None,
+            gpu_indices=[],
+            max_batch_total_tokens=None,
         )
     with pytest.raises(EvalClientError, match="interval"):
         LivePerformanceMonitor(
-            engine="tgi",
+            metric_names=get_adapter("tgi").metric_names,
             metrics_url=None,
             session=None,
             gpu_indices=[],

@@ -11,8 +11,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from evalclient.errors import ConfigError
-from evalclient.monitor import metric_names_for
+from evalclient.engines import get_adapter
 from evalclient.monitor.prometheus import parse_exposition
 from evalclient.monitor.server_metrics import ServerMetricsScraper, sample_from_exposition
 from evalclient.sim.rules import RuleSet
@@ -60,7 +59,7 @@ sglang:cache_hit_rate{model_name="Qwen/Qwen3-8B",engine_type="unified",tp_rank="
 
 
 def test_metric_names_per_engine() -> None:
-    tgi, vllm, sglang = metric_names_for("tgi"), metric_names_for("VLLM"), metric_names_for("sglang")
+    tgi, vllm, sglang = (get_adapter(kind).metric_names for kind in ("tgi", "vllm", "sglang"))
     assert tgi.running_batch == ("tgi_batch_current_size",)
     assert tgi.kv_cache_tokens == ("tgi_batch_current_max_tokens",)
     assert tgi.kv_budget_tokens == ("tgi_batch_max_total_tokens",)
@@ -69,12 +68,10 @@ def test_metric_names_per_engine() -> None:
     assert vllm.kv_cache_fraction == ("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc")
     assert sglang.running_batch == ("sglang:num_running_reqs",)
     assert sglang.kv_cache_fraction == ("sglang:token_usage",)
-    with pytest.raises(ConfigError, match="unknown engine 'trt'"):
-        metric_names_for("trt")
 
 
 def test_tgi_kv_tokens_divided_by_max_batch_total_tokens() -> None:
-    sample = sample_from_exposition(1.0, parse_exposition(TGI), metric_names_for("tgi"), 16000)
+    sample = sample_from_exposition(1.0, parse_exposition(TGI), get_adapter("tgi").metric_names, 16000)
     assert sample.running_batch == 6.0
     assert sample.queue_size == 2.0
     assert sample.kv_cache_tokens == 4000.0
@@ -85,9 +82,9 @@ def test_tgi_kv_tokens_divided_by_max_batch_total_tokens() -> None:
 def test_tgi_budget_gauge_comes_before_the_budget_given() -> None:
     text = TGI + "# TYPE tgi_batch_max_total_tokens gauge\ntgi_batch_max_total_tokens 20000\n"
     for given in (16000, None):  # from the startup log or the preset; or none at all
-        sample = sample_from_exposition(1.0, parse_exposition(text), metric_names_for("tgi"), given)
+        sample = sample_from_exposition(1.0, parse_exposition(text), get_adapter("tgi").metric_names, given)
         assert (sample.kv_budget_tokens, sample.kv_cache_fraction) == (20000.0, 0.2)
-    without = sample_from_exposition(1.0, parse_exposition(TGI), metric_names_for("tgi"), 16000)
+    without = sample_from_exposition(1.0, parse_exposition(TGI), get_adapter("tgi").metric_names, 16000)
     assert without.kv_budget_tokens == 16000.0
 
 
@@ -95,18 +92,20 @@ def test_vllm_current_cache_name_first() -> None:
     text = VLLM_TWO_ENGINES.replace("gpu_cache_usage_perc", "kv_cache_usage_perc") + (
         'vllm:gpu_cache_usage_perc{engine="0",model_name="m"} 0.9\n'  # a server exporting both
     )
-    sample = sample_from_exposition(1.0, parse_exposition(text), metric_names_for("vllm"), None)
+    sample = sample_from_exposition(1.0, parse_exposition(text), get_adapter("vllm").metric_names, None)
     assert sample.kv_cache_fraction == pytest.approx(0.4)
 
 
 def test_tgi_without_max_batch_total_tokens_keeps_tokens_only() -> None:
-    sample = sample_from_exposition(1.0, parse_exposition(TGI), metric_names_for("tgi"), None)
+    sample = sample_from_exposition(1.0, parse_exposition(TGI), get_adapter("tgi").metric_names, None)
     assert sample.kv_cache_tokens == 4000.0
     assert sample.kv_cache_fraction is None
 
 
 def test_vllm_old_cache_name_and_several_engines() -> None:
-    sample = sample_from_exposition(1.0, parse_exposition(VLLM_TWO_ENGINES), metric_names_for("vllm"), None)
+    sample = sample_from_exposition(
+        1.0, parse_exposition(VLLM_TWO_ENGINES), get_adapter("vllm").metric_names, None
+    )
     assert sample.running_batch == 8.0  # summed over engines
     assert sample.kv_cache_fraction == pytest.approx(0.4)  # averaged over engines
     assert sample.prompt_tokens_total == 150.0
@@ -114,7 +113,7 @@ def test_vllm_old_cache_name_and_several_engines() -> None:
 
 
 def test_sglang_sample() -> None:
-    sample = sample_from_exposition(1.0, parse_exposition(SGLANG), metric_names_for("sglang"), None)
+    sample = sample_from_exposition(1.0, parse_exposition(SGLANG), get_adapter("sglang").metric_names, None)
     assert (sample.running_batch, sample.kv_cache_fraction) == (9.0, 0.28)
 
 
@@ -177,7 +176,9 @@ async def until(condition: Callable[[], bool], limit_s: float = 10.0) -> None:
 
 
 async def test_scrape_once(server: MetricsServer, session: aiohttp.ClientSession) -> None:
-    scraper = ServerMetricsScraper(session, server.url, metric_names_for("tgi"), max_batch_total_tokens=8000)
+    scraper = ServerMetricsScraper(
+        session, server.url, get_adapter("tgi").metric_names, max_batch_total_tokens=8000
+    )
     sample = await scraper.scrape_once()
     assert sample is not None
     assert sample.kv_cache_fraction == 0.5
@@ -188,7 +189,7 @@ async def test_scrape_once(server: MetricsServer, session: aiohttp.ClientSession
 async def test_failing_scrape_is_counted_not_raised(
     server: MetricsServer, session: aiohttp.ClientSession
 ) -> None:
-    scraper = ServerMetricsScraper(session, server.url, metric_names_for("tgi"))
+    scraper = ServerMetricsScraper(session, server.url, get_adapter("tgi").metric_names)
     server.status = 503
     assert await scraper.scrape_once() is None
     assert scraper.failures == 1
@@ -200,7 +201,7 @@ async def test_failing_scrape_is_counted_not_raised(
 
 async def test_connection_refused_is_counted(session: aiohttp.ClientSession) -> None:
     scraper = ServerMetricsScraper(
-        session, f"http://127.0.0.1:{free_port()}/metrics", metric_names_for("vllm")
+        session, f"http://127.0.0.1:{free_port()}/metrics", get_adapter("vllm").metric_names
     )
     assert await scraper.scrape_once() is None
     assert scraper.failures == 1
@@ -215,7 +216,7 @@ async def test_loop_samples_on_the_given_session_and_stops_cleanly(
         raise AssertionError("the scraper must reuse the caller's session")
 
     monkeypatch.setattr(aiohttp, "ClientSession", no_new_sessions)
-    scraper = ServerMetricsScraper(session, server.url, metric_names_for("tgi"), interval_s=0.01)
+    scraper = ServerMetricsScraper(session, server.url, get_adapter("tgi").metric_names, interval_s=0.01)
     scraper.start()
     scraper.start()
     await until(lambda: len(scraper.samples) >= 2)
@@ -235,7 +236,7 @@ async def test_loop_samples_on_the_given_session_and_stops_cleanly(
 async def test_stop_propagates_the_callers_cancellation(
     server: MetricsServer, session: aiohttp.ClientSession
 ) -> None:
-    scraper = ServerMetricsScraper(session, server.url, metric_names_for("tgi"), interval_s=0.01)
+    scraper = ServerMetricsScraper(session, server.url, get_adapter("tgi").metric_names, interval_s=0.01)
     scraper.start()
 
     async def stopper() -> None:
@@ -252,7 +253,7 @@ async def test_stop_propagates_the_callers_cancellation(
 
 
 def test_field_reasons() -> None:
-    scraper = ServerMetricsScraper(None, "http://x/metrics", metric_names_for("tgi"))  # type: ignore[arg-type]
+    scraper = ServerMetricsScraper(None, "http://x/metrics", get_adapter("tgi").metric_names)  # type: ignore[arg-type]
     reasons = scraper.field_reasons()
     assert reasons["kv_cache_fraction"] == (
         "tgi reports KV-cache use in tokens (tgi_batch_current_max_tokens); it exports no"
@@ -262,7 +263,7 @@ def test_field_reasons() -> None:
         reasons["running_batch"]
         == "server exposes no running-batch metric (looked for tgi_batch_current_size)"
     )
-    vllm = ServerMetricsScraper(None, "http://x/metrics", metric_names_for("vllm"))  # type: ignore[arg-type]
+    vllm = ServerMetricsScraper(None, "http://x/metrics", get_adapter("vllm").metric_names)  # type: ignore[arg-type]
     assert vllm.field_reasons()["kv_cache_fraction"] == (
         "server exposes no KV-cache metric (looked for vllm:kv_cache_usage_perc, vllm:gpu_cache_usage_perc)"
     )
@@ -272,7 +273,7 @@ async def test_the_simulator_exports_tgis_kv_budget_gauge(
     start_sim: Callable[..., Any], session: aiohttp.ClientSession
 ) -> None:
     base = await start_sim(RuleSet(), max_batch_total_tokens=50_000)
-    scraper = ServerMetricsScraper(session, base + "/metrics", metric_names_for("tgi"))
+    scraper = ServerMetricsScraper(session, base + "/metrics", get_adapter("tgi").metric_names)
     sample = await scraper.scrape_once()
     assert sample is not None
     assert (sample.kv_budget_tokens, sample.kv_cache_tokens, sample.kv_cache_fraction) == (50_000.0, 0.0, 0.0)

@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from evalclient.engines import get_adapter
 from evalclient.monitor import LivePerformanceMonitor
 from evalclient.monitor.live_line import format_live_line, tokens_per_second
 from evalclient.monitor.nvml import GpuSample
@@ -105,7 +106,7 @@ async def test_memory_keeps_only_what_is_not_on_disk_or_still_needed(
     path = tmp_path / "m_p.csv"
     async with aiohttp.ClientSession() as session:
         monitor = LivePerformanceMonitor(
-            engine="vllm",
+            metric_names=get_adapter("vllm").metric_names,
             metrics_url=metrics_url,
             session=session,
             gpu_indices=[],

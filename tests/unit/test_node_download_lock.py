@@ -12,7 +12,7 @@ import pytest
 from evalclient.cluster.forwarding import ForwardingView, Outbox
 from evalclient.cluster.node import _DownloadLock, node_model_cache
 from evalclient.config import load_config
-from evalclient.host.model_cache import model_dir
+from evalclient.deploy.model_cache import model_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from evalclient.config import load_config
-from evalclient.host.model_cache import model_dir
+from evalclient.deploy.model_cache import model_dir
 from evalclient.planning.plan import build_plan
 from evalclient.report import build_reports
 from evalclient.sim.rules import load_rules

@@ -139,8 +139,10 @@ async def test_health_gate_probes_only_after_a_run_of_failures(serve_app: object
     from aiohttp import web
 
     healthy = {"value": True}
+    probes: list[int] = []
 
     async def health(_request: web.Request) -> web.Response:
+        probes.append(1)
         return web.Response(status=200 if healthy["value"] else 503)
 
     app = web.Application()
@@ -154,9 +156,11 @@ async def test_health_gate_probes_only_after_a_run_of_failures(serve_app: object
         gate.answered()  # one answer resets the run
         gate.failed()
         gate.failed()
-        assert gate._probe is None
+        await asyncio.sleep(0.1)
+        assert probes == []  # two in a row since the reset: no health check yet
         gate.failed()  # the third in a row: a probe, which finds the server healthy
         await asyncio.sleep(0.2)
+        assert probes
         assert (deaths, gate.failures) == ([], 0)
         healthy["value"] = False
         for _ in range(3):

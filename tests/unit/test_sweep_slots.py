@@ -13,7 +13,7 @@ import pytest
 
 from evalclient.config import load_config
 from evalclient.deploy.deployment import Deployment
-from evalclient.host.model_cache import model_dir
+from evalclient.deploy.model_cache import model_dir
 from evalclient.planning.plan import build_plan
 from evalclient.planning.slots import virtual_pool
 from evalclient.sweep.demo import demo_data_dir

@@ -3,6 +3,7 @@ hand, with the inputs, artifacts, summary and cleanup it promises; the summary t
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -37,21 +38,33 @@ def test_gpu_eval_triggers_inputs_and_always_steps() -> None:
     ]
     job = gpu["jobs"]["sweep"]
     assert job["runs-on"] == ["self-hosted", "gpu"]
-    names = [step.get("name", step.get("uses")) for step in job["steps"]]
-    assert names == [
-        "actions/checkout@v5",
-        "Install evalclient",
-        "Check the GPU host (evalclient doctor)",
-        "Run the sweep",
-        "Build the HTML report",
-        "Write the summary table",
-        "Upload the results tree",
-        "Upload the HTML report",
-        "Remove leftover containers (evalclient cleanup)",
+    runs = [str(step.get("run", "")) for step in job["steps"]]
+    doctor = next(i for i, run in enumerate(runs) if "evalclient doctor" in run)
+    sweep = next(i for i, run in enumerate(runs) if "evalclient run" in run)
+    assert doctor < sweep  # the host is checked before any work
+    after = job["steps"][sweep + 1 :]
+    assert after
+    assert all(step.get("if") == "always()" for step in after)  # a failed sweep still reports and cleans up
+    assert any("evalclient cleanup" in str(step.get("run", "")) for step in after)
+    assert any("GITHUB_STEP_SUMMARY" in str(step.get("run", "")) for step in after)
+    uploads = [
+        step["with"]["path"] for step in after if str(step.get("uses", "")).startswith("actions/upload")
     ]
-    always = [step.get("name") for step in job["steps"] if step.get("if") == "always()"]
-    assert always == names[4:]
-    assert "GITHUB_STEP_SUMMARY" in job["steps"][5]["run"]
+    assert "${{ env.RESULTS }}" in uploads
+
+
+def test_the_workflow_passes_only_options_the_cli_has() -> None:
+    """Every --option the GPU workflow gives `evalclient <command>` is one that command accepts."""
+    from evalclient.cli import cli
+
+    for step in _workflow("gpu-eval.yml")["jobs"]["sweep"]["steps"]:
+        run = str(step.get("run", ""))
+        command = re.search(r"evalclient (\w[\w-]*)", run)
+        if command is None or command.group(1) not in cli.commands:  # type: ignore[attr-defined]
+            continue
+        accepted = {o for p in cli.commands[command.group(1)].params for o in p.opts}  # type: ignore[attr-defined]
+        given = set(re.findall(r"(?<![\w-])(--[a-z][\w-]*)", run)) - {"--help"}
+        assert given <= accepted, (command.group(1), sorted(given - accepted))
 
 
 def test_summary_table_is_markdown_of_the_summary_csv(tmp_path: Path) -> None:

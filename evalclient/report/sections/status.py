@@ -25,7 +25,7 @@ def section(ctx: ReportContext) -> Section:
     manifest = tree.manifest
     if manifest is not None:
         out.text(
-            f"Run {manifest.get('run_id')} ({manifest.get('engine')}, started {manifest.get('started_at')}): "
+            f"Run {manifest.run_id} ({manifest.engine}, started {manifest.started_at}): "
             f"{tree.run_status_text}. {len(tree.combinations)} combinations: {listing}."
         )
     else:

@@ -48,10 +48,11 @@ from evalclient.tasks.function_calling.bfcl_decode import (
     has_calls,
     well_formed,
 )
-from evalclient.tasks.function_calling.bfcl_metrics import bfcl_metrics
+from evalclient.tasks.function_calling.bfcl_metrics import bfcl_metrics, summary_weights
 from evalclient.tasks.function_calling.bfcl_prompts import hinted_functions, native_tools, prompt_messages
 from evalclient.tasks.function_calling.bfcl_types import UnsupportedType
 from evalclient.tasks.quality import answer_quality
+from evalclient.tasks.report_spec import ACCURACY, Headline, ReportSpec
 
 MODES = (NATIVE_TOOLS_MODE, PROMPT_TOOLS_MODE)
 SAMPLING = Sampling(max_tokens=1024)
@@ -152,6 +153,13 @@ def _scorer(mode: str) -> Any:
     return score_now
 
 
+AST_ACCURACY = Headline(
+    "ast_accuracy", "correct", binary=True, group_key="category", group_weights=summary_weights
+)
+"""BFCL v4's mean of category accuracies (irrelevance left out), weighed as the scorer weighs them."""
+REPORT = ReportSpec((AST_ACCURACY, ACCURACY), "function calling")
+
+
 def bfcl_task(options: TaskOptions | None = None) -> TaskSpec:
     """bfcl in `native` (default) or `prompt` mode."""
     options = options or TaskOptions()
@@ -178,6 +186,7 @@ def bfcl_task(options: TaskOptions | None = None) -> TaskSpec:
         configure=bfcl_task,
         hub_rows=bfcl_data.hub_rows,
         prepare_rows=bfcl_data.prepare_rows,
+        report=REPORT,
     )
 
 

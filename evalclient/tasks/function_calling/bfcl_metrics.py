@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from evalclient.tasks.function_calling.bfcl_data import CATEGORIES, IRRELEVANCE
@@ -27,6 +27,17 @@ SUMMARY_TERMS = ("multiple", "parallel", "parallel_multiple")
 
 def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
+
+
+def summary_weights(categories: Collection[str]) -> dict[str, float]:
+    """The summary as weights of the categories present: simple's languages share its term, irrelevance
+    weighs nothing."""
+    simple = [c for c in SIMPLE if c in categories]
+    terms = [c for c in SUMMARY_TERMS if c in categories]
+    count = len(terms) + (1 if simple else 0)
+    weights = {c: 1 / (len(simple) * count) for c in simple}
+    weights.update({c: 1 / count for c in terms})
+    return weights
 
 
 def bfcl_metrics(verdicts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -61,6 +61,7 @@ from evalclient.tasks.function_calling.toolllama_steps import (
     split_row,
 )
 from evalclient.tasks.quality import answer_quality
+from evalclient.tasks.report_spec import ACCURACY, ReportSpec
 
 SOURCE = HubSource(
     "tuandunghcmut/toolbench-v1",
@@ -164,4 +165,5 @@ TOOLLLAMA = TaskSpec(
     sampling=SAMPLING,
     description="ToolBench ToolLLaMA steps given the gold history; judge-free API-name and argument metrics",
     prepare_rows=check_rows,
+    report=ReportSpec((ACCURACY,), "function calling"),
 )
