@@ -4,8 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install lint format docker-engine test test-unit test-docker demo eval-all sim-image suite-image doctor \
-	bench cleanup clean
+.PHONY: install lint format docker-engine llama-server test test-unit test-docker test-engine demo demo-real eval-all sim-image \
+	suite-image doctor bench cleanup clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,10 @@ format: $(STAMP)
 docker-engine:  ## make a Docker engine reachable where that is safe (see compose/ensure-docker.sh)
 	@bash compose/ensure-docker.sh
 
-test: lint docker-engine  ## lint, then the unit, docker and gpu tiers (tiers that cannot run say why)
+llama-server: $(STAMP)  ## build llama.cpp's llama-server for CPU from a pinned sdist (cached in .cache/llama.cpp)
+	@bash compose/llamacpp/build.sh $(BIN)/python
+
+test: lint docker-engine llama-server  ## lint, then the unit, docker, engine and gpu tiers (tiers that cannot run say why)
 	$(BIN)/pytest -q -rs tests
 
 test-unit: $(STAMP)
@@ -40,8 +43,14 @@ test-unit: $(STAMP)
 test-docker: $(STAMP) docker-engine
 	$(BIN)/pytest -q -rs tests/docker
 
+test-engine: $(STAMP) llama-server  ## the real llama-server on CPU with a tiny model built at test time
+	$(BIN)/pytest -q -rs tests/engine
+
 demo: $(STAMP) docker-engine  ## 2 models x 3 presets x 4 datasets against the TGI simulator
 	$(BIN)/evalclient demo
+
+demo-real: $(STAMP) llama-server  ## the demo's small sweep against a real engine on CPU (llama-server, tiny model)
+	@bash compose/llamacpp/demo.sh $(BIN)/python
 
 eval-all: $(STAMP)  ## the whole default sweep; needs a GPU host with nvidia-container-toolkit
 	$(BIN)/evalclient eval-all

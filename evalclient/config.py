@@ -109,7 +109,7 @@ class ClientSettings(_Strict):
     max_retries: int = Field(5, ge=0, le=20)
 
 
-ENGINE_KINDS = ("tgi", "vllm", "sglang")
+ENGINE_KINDS = ("tgi", "vllm", "sglang", "llamacpp")
 """The engines a config may name, in the registry's order (the default first). The configuration is read
 below the engines (their adapters read ModelSpec and Preset), so it holds the names, not the registry;
 tests/unit/test_engines.py checks that the registered adapters are exactly these."""

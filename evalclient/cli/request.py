@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,11 +55,33 @@ class RunRequest:
 def run_selected(ctx: click.Context, request: RunRequest, *, exit_on_failure: bool = True) -> int:
     """Run the request; the number of combinations not complete (exit code 1 unless told not to)."""
     config = config_of(ctx)
+    request, note = engine_for_endpoint(config, request)
     plan = plan_for(config, request.selection, endpoint=request.endpoint)
-    failed = _execute(config, plan, _run_options(config, plan, request), quiet=request.quiet)
+    options = _run_options(config, plan, request)
+    failed = _execute(config, plan, options, quiet=request.quiet, notes=(note,) if note else ())
     if failed and exit_on_failure:
         sys.exit(1)
     return failed
+
+
+def engine_for_endpoint(config: Config, request: RunRequest) -> tuple[RunRequest, str | None]:
+    """With `--endpoint` and no `--engine`: the request spoken as the engine the server's answers name, and a
+    line saying what was identified (or that nothing was, and the sweep's engine is kept)."""
+    if not request.endpoint or request.selection.engine:
+        return request, None
+    from evalclient.deploy.endpoint import IDENTITY_PATHS, identify_engine
+
+    found = asyncio.run(identify_engine(request.endpoint))
+    if found is None:
+        kept = config.sweep.engine.kind
+        asked = ", ".join(IDENTITY_PATHS)
+        return request, (
+            f"endpoint {request.endpoint}: no engine identified from {asked}; spoken to as {kept} "
+            "(the sweep's engine; --engine chooses another)"
+        )
+    selection = replace(request.selection, engine=found.engine)
+    line = f"endpoint {request.endpoint}: identified {found.engine} ({found.evidence})"
+    return replace(request, selection=selection), line
 
 
 def _run_options(config: Config, plan: Plan, request: RunRequest) -> RunOptions:
@@ -118,8 +140,11 @@ def _data_files(plan: Plan, data_file: Path | None) -> dict[str, Path]:
     return {names.pop(): data_file}
 
 
-def _execute(config: Config, plan: Plan, options: RunOptions, *, quiet: bool) -> int:
-    """Run the plan and print the summary; the number of combinations not complete (each listed)."""
+def _execute(
+    config: Config, plan: Plan, options: RunOptions, *, quiet: bool, notes: tuple[str, ...] = ()
+) -> int:
+    """Run the plan and print the summary (after the run's first line, `notes`); the number of combinations
+    not complete (each listed)."""
     from evalclient.report import render_summary, summary_rows
     from evalclient.results.lock import RunLock
     from evalclient.sweep.runner import EvaluationRunner
@@ -138,6 +163,8 @@ def _execute(config: Config, plan: Plan, options: RunOptions, *, quiet: bool) ->
             f"run {runner.run_id}: {plan.combinations} combinations in {len(plan.deployments)} deployments "
             f"→ {options.output}"
         )
+        for line in notes:
+            err.print(line, soft_wrap=True, highlight=False)
         for note in plan.notes():
             err.print(f"[yellow]datasets:[/yellow] {note}", soft_wrap=True)
         summary = asyncio.run(with_signals(runner.run()))

@@ -66,6 +66,8 @@ class KvCacheFormats:
     swap: str
     """What the engine does with the other formats (its attention backend changes)."""
     sources: tuple[Source, ...] = ()
+    stand_in: str = ""
+    """Why the engine's names are not fp8 at all (an 8-bit stand-in it serves instead); empty: they are."""
 
 
 @dataclass(frozen=True)
@@ -127,8 +129,30 @@ class EngineCapabilities:
     sources: tuple[Source, ...] = field(default=())
     """Where the dtype, quantization, budget and metric facts were read."""
 
+    gguf: Mapping[str, GgufWeights] | None = None
+    """The GGUF file served for each model (hub id), for engines that load GGUF only; None: the engine loads
+    the hub checkpoint itself. A model without an entry is refused before any container."""
+    memory_fraction_note: str = ""
+    """Why gpu_memory_fraction is not applied (empty: it is)."""
+    unserved: tuple[str, ...] = ()
+    """What the release cannot serve and what runs instead, recorded with every deployment."""
+
     def architecture(self, name: str) -> ArchitecturePath | None:
         return self.architectures.get(name)
+
+
+@dataclass(frozen=True)
+class GgufWeights:
+    """A model's weights as a GGUF file on the hub: the repository and the quantization tag `-hf` picks."""
+
+    repo: str
+    quant: str
+    sources: tuple[Source, ...] = ()
+
+    @property
+    def hf(self) -> str:
+        """`<repo>:<quant>`, the form of llama.cpp's `-hf` (common/arg.cpp)."""
+        return f"{self.repo}:{self.quant}"
 
 
 # --- TGI 3.3.7 (huggingface/text-generation-inference @ v3.3.7) ---------------------------------------------
@@ -632,7 +656,188 @@ SGLANG_0_5_19 = EngineCapabilities(
     ),
 )
 
-RELEASES: tuple[EngineCapabilities, ...] = (TGI_3_3_7, VLLM_0_33_0, VLLM_0_21_0, SGLANG_0_5_19)
+# --- llama.cpp b11312 (ggml-org/llama.cpp @ 0c1e57098bba43ac29e6e3b677cdceebdd22334f) -----------------------
+# Read from the tree llama-cpp-python 0.3.36's sdist vendors (vendor/llama.cpp; its CHANGELOG: "update
+# llama.cpp to ggml-org/llama.cpp@0c1e57098"), which is build b11312: common/build-info.cpp.in names a build
+# "b<LLAMA_BUILD_NUMBER>-<commit>", and public notes pin "b11312-0c1e57098" (dated 2026-10-01).
+
+_LC_REF = "b11312"
+_LC_SERVER = "tools/server/server.cpp"
+_LC_ARCH = Source(
+    "src/llama-arch.cpp",
+    _LC_REF,
+    'LLM_ARCH_QWEN "qwen", LLM_ARCH_QWEN2 "qwen2", LLM_ARCH_QWEN3 "qwen3": GGUF architectures it loads',
+)
+_LC_ONE_GPU = (
+    "evalclient runs llama.cpp on one GPU: its multi-GPU split (-sm layer|row|tensor, common/arg.cpp) takes "
+    "every visible device, no GPU count"
+)
+
+
+def _llamacpp_path(arch: str, gguf_arch: str) -> ArchitecturePath:
+    return ArchitecturePath(
+        "native",
+        f"llama.cpp's {gguf_arch} graph on a GGUF of {arch}",
+        shardable=False,
+        reason=_LC_ONE_GPU,
+        sources=(_LC_ARCH, Source("conversion/qwen.py", _LC_REF, f"@ModelBase.register(... {arch!r} ...)")),
+    )
+
+
+_LC_GGUF = {
+    "Qwen/Qwen2.5-7B-Instruct": GgufWeights(
+        "lmstudio-community/Qwen2.5-7B-Instruct-GGUF",
+        "Q8_0",
+        (
+            Source(
+                "huggingface.co/lmstudio-community/Qwen2.5-7B-Instruct-GGUF (file list)",
+                "commits 2eecdd3, a58828f",
+                "Qwen2.5-7B-Instruct-Q8_0.gguf 8.1 GB beside Q3_K_L, Q4_K_M, Q6_K; no 16-bit file",
+            ),
+        ),
+    ),
+    "Qwen/Qwen3-8B": GgufWeights(
+        "bartowski/Qwen_Qwen3-8B-GGUF",
+        "Q8_0",
+        (
+            Source(
+                "bartowski/Qwen_Qwen3-8B-GGUF model card (a stored copy)",
+                "quantized with llama.cpp b5200",
+                "Q8_0 8.71 GB (and bf16 16.39 GB); `huggingface-cli download bartowski/Qwen_Qwen3-8B-GGUF`",
+            ),
+        ),
+    ),
+}
+"""The GGUF each sweep model is served from; the others have none known here and are refused. Both are
+third-party Q8_0 conversions (8-bit blocks): the nearest llama.cpp serves to the presets' 16-bit and fp8."""
+
+LLAMACPP_B11312 = EngineCapabilities(
+    engine="llamacpp",
+    version=_LC_REF,
+    architectures={
+        "Qwen2ForCausalLM": _llamacpp_path("Qwen2ForCausalLM", "qwen2"),
+        "Qwen3ForCausalLM": _llamacpp_path("Qwen3ForCausalLM", "qwen3"),
+        "QWenLMHeadModel": _llamacpp_path("QWenLMHeadModel", "qwen"),
+    },
+    dtype_with_quantize=False,
+    quantized_dtype=None,
+    batch_token_budget=True,
+    kv_cache=KvCacheFormats(
+        names={"fp8_e4m3": "q8_0", "fp8_e5m2": "q8_0"},
+        fast=frozenset({"fp8_e4m3", "fp8_e5m2"}),
+        swap="",
+        stand_in="llama.cpp has no fp8 cache type; q8_0 (8-bit blocks) is its 8-bit one, with flash "
+        "attention",
+        sources=(
+            Source(
+                "common/arg.cpp",
+                _LC_REF,
+                "kv_cache_types = {F32, F16, BF16, Q8_0, Q4_0, Q4_1, IQ4_NL, Q5_0, Q5_1} for -ctk/-ctv",
+            ),
+            Source(
+                "src/llama-context.cpp",
+                _LC_REF,
+                '"quantized V cache was requested, but this requires Flash Attention"',
+            ),
+        ),
+    ),
+    limits=RequestLimits(
+        stop_sequences=None,
+        stop_sequences_setting=None,
+        top_logprobs=None,
+        top_logprobs_setting=None,
+        tool_calls_per_turn=None,
+        input_limit_flag=None,
+        sources=(
+            Source(
+                "tools/server/server-schema.cpp",
+                _LC_REF,
+                '"stop": every non-empty string of the array becomes an antiprompt, no cap; n_probs '
+                "(alias logprobs) has no limit",
+            ),
+            Source(
+                "tools/server/server-common.cpp",
+                _LC_REF,
+                "oaicompat_chat_params_parse: `parallel_tool_calls` defaults to the template's "
+                '"supports_parallel_tool_calls"; tools need --jinja; top_logprobs defaults to 20',
+            ),
+            Source(
+                "tools/server/server-context.cpp",
+                _LC_REF,
+                '"input (%d tokens) is larger than the max context size (%d tokens)": a prompt is limited '
+                "only by its slot's context",
+            ),
+        ),
+    ),
+    container=ContainerNeeds(
+        shm_size=None,
+        ipc_host=False,
+        ports=(),
+        info_paths=("/props",),
+        sources=(
+            Source(
+                _LC_SERVER,
+                _LC_REF,
+                "routes GET /health, /metrics, /props, /v1/models; POST /v1/chat/completions, "
+                "/v1/completions",
+            ),
+            Source(
+                "tools/server/server-context.cpp",
+                _LC_REF,
+                "get_res_props: default_generation_settings {params, n_ctx}, total_slots, model_alias, "
+                "model_path, chat_template, build_info, ...",
+            ),
+            Source(
+                "tools/server/server-http.cpp",
+                _LC_REF,
+                'every route but the web UI answers 503 {"message": "Loading model", "type": '
+                '"unavailable_error"} until the model is loaded; /health then answers {"status": "ok"}',
+            ),
+        ),
+    ),
+    metrics=ServerMetricNames(
+        engine="llamacpp",
+        running_batch=("llamacpp:requests_processing",),
+        queue_size=("llamacpp:requests_deferred",),
+        prompt_tokens=("llamacpp:prompt_tokens_total",),
+        generation_tokens=("llamacpp:tokens_predicted_total",),
+    ),
+    sources=(
+        Source(
+            "tools/server/server-task.cpp",
+            _LC_REF,
+            "to_metrics (with --metrics): counters llamacpp:prompt_tokens_total (excluding cached), "
+            "tokens_predicted_total, ...; gauges requests_processing, requests_deferred, ...; no KV-cache "
+            "gauge",
+        ),
+        Source(
+            "tools/server/server.cpp",
+            _LC_REF,
+            "without -c the KV pool is the model's training context, fitted to device memory (common/fit.cpp "
+            "for n_ctx == 0); --kv-unified-per-slot caps each slot's context",
+        ),
+        Source(
+            "tools/server/server-common.cpp",
+            _LC_REF,
+            'oaicompat_completion_params_parse: `if echo: throw "Only no echo is supported"`',
+        ),
+    ),
+    gguf=_LC_GGUF,
+    memory_fraction_note="llama.cpp has no memory fraction; its KV pool is -c tokens "
+    "(max_batch_total_tokens), else the model's training context fitted to the GPU (--fit)",
+    unserved=(
+        "no prompt log-likelihoods (no prompt logprobs: /v1/completions refuses echo, n_probs covers "
+        "generated tokens only): multiple-choice tasks run generatively",
+    ),
+)
+
+RELEASES: tuple[EngineCapabilities, ...] = (
+    TGI_3_3_7,
+    VLLM_0_33_0,
+    VLLM_0_21_0,
+    SGLANG_0_5_19,
+    LLAMACPP_B11312,
+)
 """Every engine release a pin is built from."""
 
 

@@ -6,6 +6,10 @@ Facts from the images' own recipes and release notes (checked November 2026):
 - vLLM: since v0.20.0 the unsuffixed tag is the CUDA 13 build (CUDA 13.0.x base) and `-cu129` tags are the
   CUDA 12.9 builds; v0.33.0 is the newest release, v0.21.0-cu129 a CUDA 12 build known to be published.
 - SGLang: `lmsysorg/sglang:vX` is the CUDA 13.0 build; its CUDA 12 images end at v0.5.19-cu129.
+- llama.cpp (ggml-org/llama.cpp at build b11312, commit 0c1e57098): .github/workflows/docker.yml publishes
+  `ghcr.io/ggml-org/llama.cpp:server-cuda-<tag>` (tag `b<git rev-list --count HEAD>`,
+  .github/actions/get-tag-name) from .devops/cuda.Dockerfile with CUDA_VERSION=12.8.1 (the Dockerfile's
+  `ARG CUDA_VERSION=12.8.1` too; `server-cuda13-<tag>` is the 13.4.1 build).
 The minimum drivers are those of the CUDA toolkit release notes (Linux, x86_64).
 """
 
@@ -62,7 +66,23 @@ SGLANG_CUDA13_PIN = ImagePin(
     "sglang", "lmsysorg/sglang:v0.5.19", "0.5.19", (13, 0), "580.65", "CUDA 13 build"
 )
 
-PINS: tuple[ImagePin, ...] = (TGI_PIN, VLLM_PIN, VLLM_CUDA12_PIN, SGLANG_PIN, SGLANG_CUDA13_PIN)
+LLAMACPP_PIN = ImagePin(
+    "llamacpp",
+    "ghcr.io/ggml-org/llama.cpp:server-cuda-b11312",
+    "b11312",
+    (12, 8),
+    "570.26",
+    "llama-server only; serves GGUF files",
+)
+
+PINS: tuple[ImagePin, ...] = (
+    TGI_PIN,
+    VLLM_PIN,
+    VLLM_CUDA12_PIN,
+    SGLANG_PIN,
+    SGLANG_CUDA13_PIN,
+    LLAMACPP_PIN,
+)
 """Every pinned image; the first of each engine is its default."""
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from evalclient.config import ModelSpec, Preset
-from evalclient.engines.capabilities import ArchitecturePath, EngineCapabilities, release
+from evalclient.engines.capabilities import ArchitecturePath, EngineCapabilities, GgufWeights, release
 from evalclient.engines.pins import pin_for, pins_of
 
 
@@ -93,7 +93,11 @@ def serving_of(
         if assumed:
             refusal += f"; {image} is not pinned, so it is tried"
         return Serving(engine, image, caps, assumed, arch.path, arch.name, preset, (), refusal, route)
+    if caps.gguf is not None and model.hub_id not in caps.gguf:
+        refusal = _no_gguf(model, caps) + (f"; {image} is not pinned, so it is tried" if assumed else "")
+        return Serving(engine, image, caps, assumed, arch.path, arch.name, preset, (), refusal, route)
     served, notes = _honoured(model, preset, caps, arch)
+    notes += caps.unserved
     prefix = f"{model.key} on {engine} {caps.version}{' (assumed)' if assumed else ''}: "
     return Serving(
         engine,
@@ -111,10 +115,26 @@ def serving_of(
     )
 
 
+def gguf_of(model: ModelSpec, caps: EngineCapabilities | None) -> GgufWeights | None:
+    """The GGUF an engine that loads GGUF only serves `model` from; None for other engines (or none known)."""
+    return None if caps is None or caps.gguf is None else caps.gguf.get(model.hub_id)
+
+
+def _no_gguf(model: ModelSpec, caps: EngineCapabilities) -> str:
+    return (
+        f"{caps.engine} {caps.version} serves GGUF files and no GGUF is known for {model.hub_id}: convert "
+        "it (llama.cpp's convert_hf_to_gguf.py) into a hub repository and add it to the engine's GGUF table "
+        "(engines/capabilities.py)"
+    )
+
+
 def _honoured(
     model: ModelSpec, preset: Preset, caps: EngineCapabilities, arch: ArchitecturePath
 ) -> tuple[Preset, list[str]]:
     """The preset as this path serves it, and a sentence per knob it changes."""
+    gguf = gguf_of(model, caps)
+    if gguf is not None:
+        return _gguf_honoured(model, preset, caps, gguf)
     notes: list[str] = []
     changes: dict[str, object] = {}
     where = f"{arch.name} ({arch.path})"
@@ -150,6 +170,30 @@ def _honoured(
             f"(prompt + answer ≤ max_total_tokens={preset.max_total_tokens})"
         )
     return (preset.model_copy(update=changes) if changes else preset), notes
+
+
+def _gguf_honoured(
+    model: ModelSpec, preset: Preset, caps: EngineCapabilities, gguf: GgufWeights
+) -> tuple[Preset, list[str]]:
+    """A GGUF engine: the file's weights whatever the dtype or quantization asked; fp8 KV as its stand-in."""
+    skipped = [f"{k}={v}" for k, v in (("dtype", preset.dtype), ("quantize", preset.quantize)) if v]
+    notes = [
+        f"weights from the GGUF {gguf.hf}, not {model.hub_id} at {model.revision}"
+        + (f" ({', '.join(skipped)} not applied)" if skipped else "")
+    ]
+    kv = preset.kv_cache_dtype
+    if kv is not None and caps.kv_cache.stand_in:
+        notes.append(f"kv_cache_dtype={kv} served as {caps.kv_cache.names[kv]}: {caps.kv_cache.stand_in}")
+    if caps.memory_fraction_note:
+        notes.append(
+            f"gpu_memory_fraction={preset.gpu_memory_fraction:g} not applied: {caps.memory_fraction_note}"
+        )
+    if preset.max_batch_total_tokens is None:
+        notes.append(
+            f"max_total_tokens={preset.max_total_tokens} not applied per sequence: with no KV budget (-c) a "
+            "sequence may fill the pool (--kv-unified-per-slot alone would size it to slots x the cap)"
+        )
+    return preset.model_copy(update={"dtype": None, "quantize": None}), notes
 
 
 def _activation_dtype(

@@ -6,7 +6,8 @@
   model path the server loaded (`data[].id` the served name, which `--served-model-name` may change); no
   revision;
 - SGLang `/server_info`: its server args, `model_path` and `revision` (what was asked for: a name or a
-  commit).
+  commit); llama.cpp `/props` has a `model_path` too, the GGUF file it loaded, which names a conversion of
+  the model rather than the model: whether it matches is unknown.
 
 The record holds what the server said; a served model that is not the one asked for is a warning on the
 terminal and a flag in the reports (an `--endpoint` serving another model is measured, never relabelled).
@@ -35,8 +36,8 @@ class ServedModel:
     def matches(self, hub_id: str) -> bool | None:
         """Whether it is `hub_id` (None when the server did not say); a local path ending in the hub
         layout's folder (models--Org--Name) or in Org/Name counts as the same model."""
-        if not self.model_id:
-            return None
+        if not self.model_id or self.model_id.lower().endswith(".gguf"):
+            return None  # llama.cpp's /props `model_path`: a GGUF conversion's file, not the hub model
         served, asked = self.model_id.strip().rstrip("/").lower(), hub_id.lower()
         folder = "models--" + asked.replace("/", "--")
         return served == asked or served.endswith("/" + asked) or folder in served

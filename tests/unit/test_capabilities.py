@@ -54,7 +54,10 @@ def test_every_pin_has_its_release_in_the_table_with_sources() -> None:
         assert get_adapter(caps.engine).metric_names == caps.metrics
 
 
-@pytest.mark.parametrize("pin", PINS, ids=[p.image for p in PINS])
+HF_PINS = [p for p in PINS if p.engine != "llamacpp"]  # llama.cpp (GGUF, short flags): test_llamacpp.py
+
+
+@pytest.mark.parametrize("pin", HF_PINS, ids=[p.image for p in HF_PINS])
 @pytest.mark.parametrize("model", sorted(CONFIG.models))
 @pytest.mark.parametrize("preset", sorted(CONFIG.presets))
 def test_each_deployment_starts_as_the_table_says_or_is_refused_with_its_reason(

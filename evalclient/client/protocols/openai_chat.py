@@ -17,7 +17,7 @@ from evalclient.client.protocols.base import (
     usage_counts,
 )
 from evalclient.client.protocols.sampling import openai_sampling
-from evalclient.client.requests import ChatRequest, Request, RequestKind
+from evalclient.client.requests import ChatRequest, Request, RequestKind, Sampling
 from evalclient.client.tool_calls import (
     MalformedToolCall,
     ToolCallAssembler,
@@ -40,7 +40,7 @@ class OpenAIChat(Protocol):
 
     def body(self, request: ChatRequest, model: str) -> dict[str, Any]:
         body: dict[str, Any] = {"model": model, "messages": list(request.messages), "stream": request.stream}
-        body.update(openai_sampling(request.sampling, full=self.full_sampling))
+        body.update(self.sampling_fields(request.sampling))
         if request.stream:
             body["stream_options"] = {"include_usage": True}
         if request.tools:
@@ -52,6 +52,10 @@ class OpenAIChat(Protocol):
             body["top_logprobs"] = request.logprobs
         body.update(request.extra_body)
         return body
+
+    def sampling_fields(self, sampling: Sampling) -> dict[str, Any]:
+        """The request's sampling as this engine's chat API names it."""
+        return openai_sampling(sampling, full=self.full_sampling)
 
     async def execute(self, http: Transport, request: Request, out: Completion, model: str) -> None:
         assert isinstance(request, ChatRequest)

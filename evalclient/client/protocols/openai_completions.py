@@ -21,7 +21,7 @@ from evalclient.client.protocols.base import (
 )
 from evalclient.client.protocols.loglikelihood import PromptLoglikelihood, ScoredPrompt
 from evalclient.client.protocols.sampling import openai_sampling
-from evalclient.client.requests import GenerateRequest, Request, RequestKind
+from evalclient.client.requests import GenerateRequest, Request, RequestKind, Sampling
 from evalclient.client.transport import RequestFailure, Transport, malformed
 
 PATH = "/v1/completions"
@@ -32,12 +32,16 @@ class CompletionsGenerate(Protocol):
 
     kind = RequestKind.GENERATE
 
+    def sampling_fields(self, sampling: Sampling) -> dict[str, Any]:
+        """The request's sampling as this engine's completions API names it."""
+        return openai_sampling(sampling, full=True)
+
     async def execute(self, http: Transport, request: Request, out: Completion, model: str) -> None:
         assert isinstance(request, GenerateRequest)
         if request.stream and request.prefill_details:
             raise RequestFailure(ErrorKind.UNSUPPORTED, "prompt logprobs are not given on a stream")
         body: dict[str, Any] = {"model": model, "prompt": request.prompt, "stream": request.stream}
-        body.update(openai_sampling(request.sampling, full=True))
+        body.update(self.sampling_fields(request.sampling))
         if request.top_n_tokens is not None or request.prefill_details:
             body["logprobs"] = request.top_n_tokens or 1
         if request.prefill_details:
