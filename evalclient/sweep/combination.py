@@ -21,7 +21,7 @@ from evalclient.monitor import LivePerformanceMonitor
 from evalclient.results import CombinationRecord, PredictionRow, ResultsOrganizer, SampleError
 from evalclient.results.checkpoint import Checkpoint
 from evalclient.results.record import Status
-from evalclient.sweep.served_model import served_model
+from evalclient.sweep.served_model import ServedModel, served_model
 from evalclient.sweep.view import TaskProgress
 from evalclient.tasks.base import ModelHandle, Sample, SampleOutput, ScoreResult, TaskSpec
 from evalclient.tasks.context import CodeSandbox, ScoreContext
@@ -153,10 +153,11 @@ async def _record(
         )
     if server.ready_s is None:
         unavailable["time_to_ready_s"] = "the server was already running (--endpoint)"
+    served = served_model(server.info)
     record = CombinationRecord(
         run_id=combo.run_id,
         model=combo.model,
-        model_id=_served_id(server, combo.model_id),
+        model_id=served.recorded_id(combo.model_id),
         model_revision=combo.revision,
         preset=combo.preset,
         dataset=combo.task.name,
@@ -174,7 +175,7 @@ async def _record(
         performance_metrics=measured,
         performance_unavailable=unavailable,
         request_parameters=combo.task.request_parameters(),
-        provenance=_provenance(server, combo),
+        provenance=_provenance(server, combo, served),
         predictions_file=str(views[0].relative_to(results.base_dir)),
     )
     results.save_combination(record)
@@ -189,15 +190,9 @@ async def _record(
     return Evaluated(record, rows)
 
 
-def _served_id(server: Deployment, asked: str) -> str:
-    """The model id the record holds: the server's own where it names another model than `asked`."""
-    served = served_model(server.info)
-    return served.model_id if served.model_id and served.matches(asked) is False else asked
-
-
-def _provenance(server: Deployment, combo: Combination) -> dict[str, Any]:
+def _provenance(server: Deployment, combo: Combination, served: ServedModel) -> dict[str, Any]:
     provenance = server.provenance()
-    provenance["served_model"] = served_model(server.info).record(combo.model_id)
+    provenance["served_model"] = served.record(combo.model_id)
     if combo.serving is not None:
         provenance["serving"] = combo.serving
     return provenance

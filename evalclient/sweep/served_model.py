@@ -42,6 +42,10 @@ class ServedModel:
         folder = "models--" + asked.replace("/", "--")
         return served == asked or served.endswith("/" + asked) or folder in served
 
+    def recorded_id(self, hub_id: str) -> str:
+        """The model id a record holds: the server's own where it names another model than `hub_id`."""
+        return self.model_id if self.model_id and self.matches(hub_id) is False else hub_id
+
     def record(self, hub_id: str) -> dict[str, Any]:
         return {"model_id": self.model_id, "revision": self.revision, "matches": self.matches(hub_id)}
 
